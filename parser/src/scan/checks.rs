@@ -1,0 +1,208 @@
+//! Context checks of the built-in rules: token boundaries, key randomness, and the look-behind
+//! that `regex` does not offer. Each check sees only bounded context ([`MatchContext`]).
+
+use std::sync::OnceLock;
+
+use regex::bytes::Regex;
+
+use super::rule::MatchContext;
+
+fn is_alnum(b: Option<u8>) -> bool {
+    b.is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+fn is_word(b: Option<u8>) -> bool {
+    b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Characters that continue a file name or command word.
+fn is_name_char(b: Option<u8>) -> bool {
+    b.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Whether the match stands alone as a token: no letter or digit glued to either side.
+fn standalone(ctx: &MatchContext<'_>) -> bool {
+    !is_alnum(ctx.prev()) && !is_alnum(ctx.next())
+}
+
+/// Whether a random-looking key body mixes at least two of upper case, lower case and digits,
+/// which real keys do and placeholders (`sk-xxxx…`, `sk-YOUR-KEY-HERE`) and CSS names do not.
+fn looks_random(body: &[u8]) -> bool {
+    let upper = body.iter().any(u8::is_ascii_uppercase);
+    let lower = body.iter().any(u8::is_ascii_lowercase);
+    let digit = body.iter().any(u8::is_ascii_digit);
+    let distinct = {
+        let mut seen = [false; 256];
+        body.iter().filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true)).count()
+    };
+    (upper as u8 + lower as u8 + digit as u8) >= 2 && distinct >= 10
+}
+
+const AI_KEY_PREFIXES: &[&str] = &[
+    "sk-ant-api03-", "sk-ant-admin01-", "sk-ant-oat01-", "sk-ant-sid01-", "sk-proj-", "sk-svcacct-",
+    "sk-admin-", "sk-or-v1-", "sk-", "AIza", "hf_", "gsk_", "xai-", "pplx-", "r8_", "tgp_v1_",
+];
+
+pub(crate) fn ai_api_key(ctx: &MatchContext<'_>) -> bool {
+    let prefix = AI_KEY_PREFIXES.iter().find(|p| ctx.matched.starts_with(p.as_bytes())).map_or(0, |p| p.len());
+    standalone(ctx) && !matches!(ctx.next(), Some(b'_' | b'-')) && looks_random(&ctx.matched[prefix..])
+}
+
+pub(crate) fn aws_access_key_id(ctx: &MatchContext<'_>) -> bool {
+    standalone(ctx)
+}
+
+/// `id_rsa` and friends, as a path component and not the public half.
+pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
+    matches!(ctx.prev(), Some(b'/' | b'\\')) && !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
+}
+
+/// A path that is not the tail of a longer name on either side.
+pub(crate) fn path_boundary(ctx: &MatchContext<'_>) -> bool {
+    !is_word(ctx.prev()) && !is_word(ctx.next())
+}
+
+/// A path whose end is not glued to more name characters.
+pub(crate) fn path_end(ctx: &MatchContext<'_>) -> bool {
+    !is_word(ctx.next()) && ctx.next() != Some(b'-')
+}
+
+/// Dotenv files that are templates, not secrets.
+const DOTENV_TEMPLATES: &[&[u8]] = &[b"example", b"sample", b"template", b"dist", b"defaults", b"schema", b"tpl"];
+
+pub(crate) fn credential_path(ctx: &MatchContext<'_>) -> bool {
+    let m = ctx.matched;
+    let env_at = memchr::memmem::find(m, b".env");
+    if let Some(at) = env_at.filter(|&at| at <= 1) {
+        let suffix = m.get(at + 5..).unwrap_or(b"");
+        if DOTENV_TEMPLATES.iter().any(|t| suffix.eq_ignore_ascii_case(t)) || is_word(ctx.next()) {
+            return false;
+        }
+        return match m[0] {
+            // `".env"` or `'.env.local'`: the whole quoted string is the file name.
+            q @ (b'"' | b'\'') => ctx.next() == Some(q),
+            b'=' => matches!(ctx.next(), None | Some(b'&' | b' ' | b'"' | b'\'' | b'\r' | b'\n' | b'#')),
+            _ => true,
+        };
+    }
+    !is_alnum(ctx.prev()) && path_end(ctx)
+}
+
+pub(crate) fn not_glued_before(ctx: &MatchContext<'_>) -> bool {
+    !is_alnum(ctx.prev()) && !is_word(ctx.next())
+}
+
+/// Command words must start a word: `form ` is not `rm `, `run.sh -c` is not `sh -c`.
+fn command_start(ctx: &MatchContext<'_>) -> bool {
+    !is_name_char(ctx.prev())
+}
+
+fn lookbehind(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| panic!("built-in look-behind {pattern}: {e}")))
+}
+
+/// The interpreter that runs `<(curl …)` / `$(curl …)` / `` `curl …` ``, just before the match.
+fn runs_substitution(before: &[u8]) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = lookbehind(
+        r#"(?-u)(?:^|[\s;&|(])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?$"#,
+        &RE,
+    );
+    re.is_match(before)
+}
+
+pub(crate) fn pipe_to_shell(ctx: &MatchContext<'_>) -> bool {
+    let piped_ok = !is_name_char(ctx.next()) && ctx.next() != Some(b'/');
+    match ctx.matched.first() {
+        Some(b'<' | b'$' | b'`') => runs_substitution(ctx.before),
+        Some(b'i' | b'I') if ctx.matched.to_ascii_lowercase().starts_with(b"iex") => command_start(ctx),
+        Some(b'i' | b'I') if ctx.matched.to_ascii_lowercase().starts_with(b"invoke-expression") => {
+            command_start(ctx)
+        }
+        _ => command_start(ctx) && piped_ok,
+    }
+}
+
+pub(crate) fn command_word(ctx: &MatchContext<'_>) -> bool {
+    command_start(ctx)
+}
+
+pub(crate) fn reverse_shell(ctx: &MatchContext<'_>) -> bool {
+    ctx.matched.starts_with(b"/") || !is_word(ctx.prev())
+}
+
+/// Targets whose recursive removal destroys a system or a home directory.
+fn dangerous_rm_target(target: &[u8]) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = lookbehind(
+        r"(?-u)^(?:/+\.{0,2}|(?:~|\$HOME|\$\{HOME\})/?\.?|/(?:bin|boot|dev|etc|home|lib|lib32|lib64|libx32|media|mnt|opt|proc|root|run|sbin|srv|sys|usr|var|Users|System|Library|Applications|private)/?)\*?$",
+        &RE,
+    );
+    re.is_match(target)
+}
+
+/// `rm` with a recursive flag (any order, short or long) on a dangerous target, or with
+/// `--no-preserve-root`. The regex captured the whole argument list; this parses it.
+pub(crate) fn destructive_rm(ctx: &MatchContext<'_>) -> bool {
+    if !command_start(ctx) {
+        return false;
+    }
+    let (mut recursive, mut no_preserve, mut dangerous, mut options_done) = (false, false, false, false);
+    for raw in shell_words(&ctx.matched[2..]) {
+        let word = unquote(raw);
+        if options_done || !raw.starts_with(b"-") {
+            dangerous |= dangerous_rm_target(word);
+        } else if word == b"--" {
+            options_done = true;
+        } else if let Some(long) = word.strip_prefix(b"--") {
+            recursive |= long == b"recursive";
+            no_preserve |= long == b"no-preserve-root";
+        } else {
+            recursive |= word.iter().any(|&b| b == b'r' || b == b'R');
+        }
+    }
+    no_preserve || (recursive && dangerous)
+}
+
+fn shell_words(args: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = args;
+    std::iter::from_fn(move || {
+        let start = rest.iter().position(|b| !matches!(b, b' ' | b'\t'))?;
+        rest = &rest[start..];
+        let end = match rest[0] {
+            q @ (b'"' | b'\'') => rest[1..].iter().position(|&b| b == q).map_or(rest.len(), |e| e + 2),
+            _ => rest.iter().position(|b| matches!(b, b' ' | b'\t')).unwrap_or(rest.len()),
+        };
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
+}
+
+fn unquote(word: &[u8]) -> &[u8] {
+    match word {
+        [q @ (b'"' | b'\''), inner @ .., last] if q == last => inner,
+        _ => word,
+    }
+}
+
+/// `authorized_keys` as the destination of a write: `>> path`, `> path`, `tee [-a] path`,
+/// `cp|mv|install SRC path`. Reading or mentioning the file is not a finding.
+pub(crate) fn authorized_keys_write(ctx: &MatchContext<'_>) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    if is_word(ctx.next()) {
+        return false;
+    }
+    let line_start = memchr::memrchr(b'\n', ctx.before).map_or(0, |i| i + 1);
+    let line = &ctx.before[line_start..];
+    // Walk back over the directory part of the path (`~/.ssh/`, `"$HOME"/.ssh/`, `/root/.ssh/`).
+    let path_start = line
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b"_.~/${}\"'-@%:".contains(b)))
+        .map_or(0, |i| i + 1);
+    let re = lookbehind(
+        r#"(?-u)(?:>>?|(?:^|[\s;&|(])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?tee(?:[ \t]+-[A-Za-z-]+)*|(?:^|[\s;&|(])(?:cp|mv|install|ln)(?:[ \t]+-\S+)*[ \t]+[^-\s]\S*)[ \t]*$"#,
+        &RE,
+    );
+    re.is_match(&line[..path_start])
+}

@@ -1,0 +1,15 @@
+//! Detection: a rule table anchored on rare literals, an Aho-Corasick prefilter that never
+//! misses a rule's match (every match starts with one of its literals), confirmation by the
+//! rule's anchored regex and context check, streamed across chunk boundaries.
+
+mod checks;
+mod registry;
+mod rule;
+mod rules;
+mod stream;
+
+pub use registry::{max_match_len, Registry, RegistryOptions, Rule, RuleError, RuleId, MAX_MATCH_LEN, MIN_EXTRA_LITERAL_LEN};
+pub use rule::{Check, Direction, MatchContext, Platform, RuleSpec, Severity, ThreatType};
+pub use rules::{builtin_ids, builtin_rules};
+pub use stream::{reference_scan, RawMatch, StreamScanner, BLOCK, LOOKBACK, SNIPPET_CONTEXT};
+pub(crate) use stream::find_all_unchecked;

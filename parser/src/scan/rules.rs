@@ -1,0 +1,184 @@
+//! The built-in rule table (SPEC §4.2). Pattern ids are stable API.
+//!
+//! Each regex is written from what the threat looks like in the wild (flag orders, quoting,
+//! spacing, path separators, encodings handled upstream by `decode`), starts with one of its
+//! literals, and has a bounded length.
+
+use super::checks;
+use super::rule::{Direction, Platform, RuleSpec, Severity, ThreatType};
+
+struct Builtin {
+    id: &'static str,
+    threat: ThreatType,
+    severity: Severity,
+    platform: Option<Platform>,
+    literals: &'static [&'static str],
+    regex: &'static str,
+    check: super::rule::Check,
+}
+
+const EXFIL: ThreatType = ThreatType::Exfil;
+const INJECTION: ThreatType = ThreatType::Injection;
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        id: "ai_api_key",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: None,
+        literals: &["sk-", "AIza", "hf_", "gsk_", "xai-", "pplx-", "r8_", "tgp_v1_"],
+        regex: r"sk-ant-(?:api03|admin01|oat01|sid01)-[A-Za-z0-9_-]{20,200}|sk-or-v1-[A-Za-z0-9]{32,128}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|AIza[A-Za-z0-9_-]{35}|hf_[A-Za-z0-9]{30,64}|gsk_[A-Za-z0-9]{40,64}|xai-[A-Za-z0-9]{40,128}|pplx-[A-Za-z0-9]{40,64}|r8_[A-Za-z0-9]{30,64}|tgp_v1_[A-Za-z0-9_-]{30,80}",
+        check: checks::ai_api_key,
+    },
+    Builtin {
+        id: "aws_access_key_id",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: None,
+        literals: &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+        regex: r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}",
+        check: checks::aws_access_key_id,
+    },
+    Builtin {
+        id: "private_key_pem",
+        threat: EXFIL,
+        severity: Severity::Critical,
+        platform: None,
+        literals: &["-----BEGIN "],
+        // The armour line must be followed by key material (or PEM headers), so a document
+        // that merely names the format is not a key.
+        regex: r"-----BEGIN (?:[A-Z0-9]{1,32} ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[ \t\r\n]|\\[rn]){1,8}(?:[A-Za-z0-9+/=]{16}|[A-Za-z-]{2,40}: )",
+        check: |_| true,
+    },
+    Builtin {
+        id: "ssh_key_path",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: None,
+        literals: &["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"],
+        regex: r"id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?(?:[_-][A-Za-z0-9_-]{1,40})?(?:\.[A-Za-z0-9]{1,10})?",
+        check: checks::ssh_key_path,
+    },
+    Builtin {
+        id: "sensitive_unix_path",
+        threat: EXFIL,
+        severity: Severity::Medium,
+        platform: None,
+        literals: &["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/passwd", "/etc/master.passwd", "/etc/security/opasswd", "/proc/",
+            "/.bash_history", "/.zsh_history", "/.sh_history", "/.history", "/.python_history", "/.mysql_history",
+            "/.psql_history", "/.node_repl_history", "/.sqlite_history", "/.rediscli_history",
+        ],
+        regex: r"/etc/(?:g?shadow|sudoers(?:\.d/[A-Za-z0-9_.-]{1,64})?|passwd|master\.passwd|security/opasswd)-?|/proc/(?:self|thread-self|[0-9]{1,10})/environ|/\.(?:bash_|zsh_|sh_|python_|mysql_|psql_|node_repl_|sqlite_|rediscli_)?history",
+        check: checks::path_boundary,
+    },
+    Builtin {
+        id: "credential_path",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: None,
+        literals: &[
+            "/.env", "\\.env", "=.env", "\".env", "'.env", ".aws/", ".aws\\", "application_default_credentials",
+            ".azure/", ".azure\\", ".kube/", ".kube\\", ".docker/", ".docker\\", "/.netrc", "\\.netrc", "/_netrc",
+            "\\_netrc", "/.git-credentials", "\\.git-credentials", "/.npmrc", "\\.npmrc", "/.pypirc", "\\.pypirc",
+            "gcloud/", "gcloud\\",
+        ],
+        regex: r#"[/\\="']\.env(?:rc|\.[A-Za-z0-9_-]{1,32})?|\.aws[/\\](?:credentials|config|sso[/\\]cache[/\\][A-Za-z0-9_.-]{1,80})|application_default_credentials\.json|\.azure[/\\][A-Za-z0-9_.-]{1,80}|\.kube[/\\]config|\.docker[/\\]config\.json|[/\\][._]netrc|[/\\]\.git-credentials|[/\\]\.npmrc|[/\\]\.pypirc|gcloud[/\\](?:credentials\.db|access_tokens\.db|legacy_credentials)"#,
+        check: checks::credential_path,
+    },
+    Builtin {
+        id: "gateway_token_path",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: Some(Platform::Picoclaw),
+        literals: &[".picoclaw/", ".picoclaw\\", "launcher-config.json", "launcher-auth.db", "picoclaw_ed25519.key"],
+        regex: r"\.picoclaw[/\\](?:config\.json|auth\.json|\.picoclaw\.pid|\.security\.yml)|launcher-config\.json|launcher-auth\.db|picoclaw_ed25519\.key",
+        check: checks::not_glued_before,
+    },
+    Builtin {
+        id: "whatsapp_session_path",
+        threat: EXFIL,
+        severity: Severity::High,
+        platform: Some(Platform::Nanoclaw),
+        literals: &["store/auth/", "store\\auth\\", "store/pairing-code.txt", "store\\pairing-code.txt"],
+        regex: r"store[/\\]auth[/\\][A-Za-z0-9_.:-]{1,120}\.json|store[/\\]pairing-code\.txt",
+        check: checks::not_glued_before,
+    },
+    Builtin {
+        id: "pipe_to_shell",
+        threat: INJECTION,
+        severity: Severity::High,
+        platform: None,
+        literals: &[
+            "curl ", "curl\t", "wget ", "wget\t", "fetch ", "fetch\t", "<(curl", "<( curl", "<(wget", "<( wget",
+            "$(curl", "$( curl", "$(wget", "$( wget", "`curl", "`wget", "iex", "invoke-expression", "iwr ", "iwr\t",
+            "irm ", "irm\t", "invoke-webrequest", "invoke-restmethod",
+        ],
+        regex: r#"(?:curl|wget)[ \t](?:[^\n|;&`]|\\\r?\n){0,300}?\|[ \t]{0,32}(?:sudo(?:[ \t]{1,32}-[A-Za-z]{1,32}){0,8}[ \t]{1,32})?(?:env[ \t]{1,32}(?:[A-Za-z_][A-Za-z0-9_]{0,32}=\S{0,64}[ \t]{1,8}){0,4})?(?:/usr/local/bin/|/usr/bin/|/bin/)?(?:(?:ba|z|da|k|a)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php)|fetch[ \t]{1,32}-[^\n|;&]{0,300}?\|[ \t]{0,32}(?:sudo[ \t]{1,32})?(?:/bin/)?(?:ba|z|k)?sh|<\( ?(?:curl|wget)[ \t][^)\n]{1,300}\)|\$\( ?(?:curl|wget)[ \t][^)\n]{1,300}\)|`(?:curl|wget)[ \t][^`\n]{1,300}`|(?i:iex|invoke-expression)[ \t]{0,32}\(?[ \t]{0,32}(?:\(?[ \t]{0,32}New-Object[ \t]{1,32}(?:System\.)?Net\.WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|curl|wget)|(?i:iwr|irm|invoke-webrequest|invoke-restmethod)[ \t][^\n|;]{0,300}?\|[ \t]{0,32}(?i:iex|invoke-expression)"#,
+        check: checks::pipe_to_shell,
+    },
+    Builtin {
+        id: "shell_exec_flag",
+        threat: INJECTION,
+        severity: Severity::Medium,
+        platform: None,
+        literals: &["sh ", "sh\t", "bash", "zsh", "dash", "ksh", "python", "perl", "ruby", "node", "powershell", "pwsh", "cmd"],
+        regex: r#"(?:(?:ba|z|da|k)sh(?:\.exe)?|sh)(?:[ \t]{1,32}(?:--?[A-Za-z][A-Za-z-]{0,32}|[+-]o[ \t]{1,32}[a-z]{1,32})){0,8}?[ \t]{1,32}-[A-Za-z]{0,32}c[A-Za-z]{0,32}[ \t]{1,32}[^\s]|python(?:[23](?:\.[0-9]{1,2})?)?(?:\.exe)?(?:[ \t]{1,32}-[A-Za-z]{1,32}){0,8}?[ \t]{1,32}-[A-Za-z]{0,32}c[ \t]{0,32}["'A-Za-z_(]|perl(?:[ \t]{1,32}-[A-Za-z:=]{1,32}){0,8}?[ \t]{1,32}-[A-Za-z]{0,32}[eE][ \t]{0,32}["'A-Za-z$]|ruby(?:[ \t]{1,32}-[A-Za-z]{1,32}){0,8}?[ \t]{1,32}-[A-Za-z]{0,32}e[ \t]{0,32}["'A-Za-z$]|node(?:js)?(?:\.exe)?(?:[ \t]{1,32}--?[A-Za-z][A-Za-z-]{0,32}){0,8}?[ \t]{1,32}(?:-e|--eval|-p|--print|-pe)[ \t=]{0,32}["'A-Za-z(]|(?i:powershell|pwsh)(?i:\.exe)?(?:[ \t]{1,32}[-/][A-Za-z]{1,32}(?:[ \t]{1,32}[A-Za-z]{1,32})?){0,8}?[ \t]{1,32}[-/](?i:e|ec|enc[a-z]{0,32}|c|com[a-z]{0,32})[ \t]{1,32}\S|(?i:cmd)(?i:\.exe)?(?:[ \t]{1,32}/[A-Za-z](?::[A-Za-z]{1,32})?){0,8}?[ \t]{1,32}/[cCkK][ \t]{1,32}\S"#,
+        check: checks::command_word,
+    },
+    Builtin {
+        id: "reverse_shell",
+        threat: INJECTION,
+        severity: Severity::Critical,
+        platform: None,
+        literals: &[
+            "/dev/tcp/", "/dev/udp/", "nc ", "nc\t", "nc.exe", "ncat", "netcat", "mkfifo", "mknod", "socat",
+            "socket.socket", "fsockopen", "tcpsocket.", "io::socket::inet", "pf_inet", "af_inet",
+            "system.net.sockets.tcpclient", "net.sockets.tcpclient", "/inet/tcp/", "telnet", "s_client",
+        ],
+        regex: r#"/dev/(?:tcp|udp)/[A-Za-z0-9.:_-]{1,253}/[0-9]{1,5}|(?:nc|ncat|netcat)(?:\.exe)?[ \t](?:[^\n|;&]{0,200}?[ \t])?(?:-[A-Za-z]{0,32}[ec][A-Za-z]{0,32}|--exec|--sh-exec|--lua-exec)(?:[ \t=]|$)|mkfifo[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:nc|ncat|netcat|telnet|openssl[ \t]{1,32}s_client)[ \t]|mknod[ \t]{1,32}\S{1,128}[ \t]{1,32}p[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:nc|ncat|netcat|telnet|openssl)[ \t]|socat[ \t][^\n]{0,300}?(?i:exec|system):|(?:socket\.socket|fsockopen|TCPSocket\.(?:open|new)|IO::Socket::INET|PF_INET|AF_INET)[^\n]{0,400}?(?:os\.dup2|pty\.spawn|subprocess\.|exec[ \t]{0,32}\(|exec[ \t]{1,32}["'/]|system[ \t]{0,32}\(|/bin/(?:ba)?sh|cmd\.exe|STDIN)|(?i:(?:system\.)?net\.sockets\.tcpclient)[\s\S]{0,500}?(?i:getstream)|/inet/tcp/[0-9]{1,32}/|telnet[ \t]{1,32}\S{1,128}[ \t]{1,32}[0-9]{1,5}[ \t]{0,32}\|[ \t]{0,32}(?:/bin/)?(?:ba|z)?sh|s_client[^\n|]{0,200}\|[ \t]{0,32}(?:/bin/)?(?:ba|z)?sh"#,
+        check: checks::reverse_shell,
+    },
+    Builtin {
+        id: "destructive_rm",
+        threat: INJECTION,
+        severity: Severity::High,
+        platform: None,
+        literals: &["rm ", "rm\t"],
+        regex: r#"rm(?:[ \t]{1,32}(?:"[^"\n]{0,100}"|'[^'\n]{0,100}'|[^\s;&|<>()"'`]{1,100})){1,12}"#,
+        check: checks::destructive_rm,
+    },
+    Builtin {
+        id: "ssh_authorized_keys_injection",
+        threat: INJECTION,
+        severity: Severity::Critical,
+        platform: None,
+        literals: &["authorized_keys"],
+        regex: r"authorized_keys2?",
+        check: checks::authorized_keys_write,
+    },
+];
+
+/// Every built-in rule, in table order.
+pub fn builtin_rules() -> Vec<RuleSpec> {
+    BUILTINS
+        .iter()
+        .map(|b| RuleSpec {
+            id: b.id.to_string(),
+            threat: b.threat,
+            direction: match b.threat {
+                ThreatType::Exfil => Direction::Outbound,
+                ThreatType::Injection => Direction::Inbound,
+            },
+            severity: b.severity,
+            platform: b.platform,
+            literals: b.literals.iter().map(|l| l.to_string()).collect(),
+            regex: b.regex.to_string(),
+            check: Some(b.check),
+        })
+        .collect()
+}
+
+/// The ids of the built-in rules.
+pub fn builtin_ids() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|b| b.id)
+}

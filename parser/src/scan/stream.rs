@@ -1,0 +1,239 @@
+//! Streaming scanner for one part of a message (a head, a body, a trailer section).
+//!
+//! Data is copied into a block buffer; each full block is searched by the prefilter, and every
+//! literal hit is confirmed by its rule's anchored regex once the whole window it could need
+//! (longest match + snippet context) is available, or at the end of the part. The buffer keeps
+//! [`LOOKBACK`] bytes before the next unconfirmed hit and nothing else, so memory is bounded by
+//! [`BLOCK`] + that overlap whatever the message size, and the result does not depend on how the
+//! input was split. Per rule, matches do not overlap (like `find_iter`): a hit inside the
+//! previous match of the same rule is skipped.
+
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+
+use super::registry::{Index, Registry, RuleId};
+use super::rule::{Direction, MatchContext};
+
+/// Bytes of context kept on each side of a match for its snippet.
+pub const SNIPPET_CONTEXT: usize = 48;
+
+/// Bytes before a match that a rule's check may look at.
+pub const LOOKBACK: usize = 256;
+
+/// Bytes buffered before the prefilter runs.
+pub const BLOCK: usize = 32 * 1024;
+
+/// A confirmed match, with the raw bytes of its snippet (redact before showing them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMatch {
+    /// The rule that matched.
+    pub rule: RuleId,
+    /// Offset of the match in the scanned part (after decoding).
+    pub start: u64,
+    /// Offset just past the match.
+    pub end: u64,
+    /// SHA-256 of the matched bytes (dedup key; never the bytes themselves).
+    pub digest: [u8; 32],
+    /// Up to [`SNIPPET_CONTEXT`] bytes either side of the match, and the match.
+    pub context: Vec<u8>,
+    /// Where the match lies in `context`.
+    pub within: Range<usize>,
+    /// Whether the part continues before / after `context` (so an edge may cut a token).
+    pub cut: (bool, bool),
+}
+
+/// Streaming scanner state for one part. Reusable via [`StreamScanner::reset`].
+#[derive(Debug)]
+pub struct StreamScanner {
+    direction: Direction,
+    buf: Vec<u8>,
+    /// Offset in the part of `buf[0]`.
+    base: u64,
+    /// Hits starting before this offset have been confirmed or rejected.
+    next_hit: u64,
+    /// Per rule: end of its last match, to keep matches of one rule apart.
+    last_end: Vec<u64>,
+    candidates: Vec<(usize, RuleId)>,
+    scanned: u64,
+    budget: u64,
+    truncated: bool,
+}
+
+impl StreamScanner {
+    /// A scanner for parts travelling in `direction`, scanning at most `budget` bytes per part.
+    pub fn new(registry: &Registry, direction: Direction, budget: u64) -> Self {
+        StreamScanner {
+            direction,
+            buf: Vec::new(),
+            base: 0,
+            next_hit: 0,
+            last_end: vec![0; registry.rules().count()],
+            candidates: Vec::new(),
+            scanned: 0,
+            budget,
+            truncated: false,
+        }
+    }
+
+    /// Starts a new part.
+    pub fn reset(&mut self) {
+        if self.buf.capacity() > 2 * BLOCK {
+            self.buf = Vec::new();
+        }
+        self.buf.clear();
+        self.base = 0;
+        self.next_hit = 0;
+        self.last_end.iter_mut().for_each(|e| *e = 0);
+        self.scanned = 0;
+        self.truncated = false;
+    }
+
+    /// Bytes accepted into this part so far.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// Whether the budget cut this part short.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Scans more bytes of the part. Returns `false` once the budget is used up (later bytes
+    /// are ignored, and counted by the caller as unscanned).
+    pub fn push(&mut self, registry: &Registry, mut data: &[u8], out: &mut Vec<RawMatch>) -> bool {
+        let room = self.budget.saturating_sub(self.scanned);
+        if (data.len() as u64) > room {
+            data = &data[..room as usize];
+            self.truncated = true;
+        }
+        self.scanned += data.len() as u64;
+        while !data.is_empty() {
+            let take = (BLOCK.saturating_sub(self.buf.len())).max(1).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() >= BLOCK {
+                self.process(registry, false, out);
+            }
+        }
+        !self.truncated
+    }
+
+    /// The part ended: confirms what is left.
+    pub fn finish(&mut self, registry: &Registry, out: &mut Vec<RawMatch>) {
+        self.process(registry, true, out);
+    }
+
+    fn process(&mut self, registry: &Registry, last: bool, out: &mut Vec<RawMatch>) {
+        let index = registry.index(self.direction);
+        let len = self.buf.len();
+        let from = usize::try_from(self.next_hit - self.base).unwrap_or(len).min(len);
+        let need = index.max_match_len + SNIPPET_CONTEXT + 1;
+        let limit = if last { len } else { len.saturating_sub(need).max(from) };
+        let search_end = if last { len } else { (limit + index.max_literal_len.saturating_sub(1)).min(len) };
+        collect_candidates(index, &self.buf[from..search_end], from, limit, &mut self.candidates);
+        for &(p, rule) in &self.candidates {
+            if self.base + (p as u64) < self.last_end[usize::from(rule.0)] {
+                continue;
+            }
+            let Some(end) = confirm(registry, rule, &self.buf, p, true) else { continue };
+            self.last_end[usize::from(rule.0)] = self.base + end as u64;
+            out.push(raw_match(rule, &self.buf, p..end, self.base, last));
+        }
+        self.next_hit = self.base + limit as u64;
+        let keep_from = limit.saturating_sub(LOOKBACK.max(SNIPPET_CONTEXT));
+        if last {
+            self.buf.clear();
+            self.base += len as u64;
+            self.next_hit = self.base;
+        } else if keep_from > 0 {
+            self.buf.drain(..keep_from);
+            self.base += keep_from as u64;
+        }
+    }
+}
+
+/// Literal hits of `index` in `hay` (which sits at `offset` of the buffer) that start before
+/// `limit`, as sorted, deduplicated (position, rule) pairs.
+fn collect_candidates(index: &Index, hay: &[u8], offset: usize, limit: usize, out: &mut Vec<(usize, RuleId)>) {
+    out.clear();
+    let Some(prefilter) = &index.prefilter else { return };
+    for hit in prefilter.find_overlapping_iter(hay) {
+        let p = offset + hit.start();
+        if p < limit {
+            out.extend(index.literal_rules[hit.pattern().as_usize()].iter().map(|&r| (p, r)));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Runs `rule` anchored at `p`; returns the match end if it matches (and its check passes).
+fn confirm(registry: &Registry, rule: RuleId, buf: &[u8], p: usize, checked: bool) -> Option<usize> {
+    let compiled = registry.rule(rule);
+    let window_end = (p + compiled.max_len + 1).min(buf.len());
+    let m = compiled.regex.find(&buf[p..window_end])?;
+    let end = p + m.end();
+    if end == p {
+        return None;
+    }
+    let ctx = MatchContext {
+        before: &buf[p.saturating_sub(LOOKBACK)..p],
+        matched: &buf[p..end],
+        after: &buf[end..(end + SNIPPET_CONTEXT).min(buf.len())],
+    };
+    match compiled.check {
+        Some(check) if checked && !check(&ctx) => None,
+        _ => Some(end),
+    }
+}
+
+fn raw_match(rule: RuleId, buf: &[u8], m: Range<usize>, base: u64, last: bool) -> RawMatch {
+    let start = m.start.saturating_sub(SNIPPET_CONTEXT);
+    let end = (m.end + SNIPPET_CONTEXT).min(buf.len());
+    RawMatch {
+        rule,
+        start: base + m.start as u64,
+        end: base + m.end as u64,
+        digest: Sha256::digest(&buf[m.clone()]).into(),
+        context: buf[start..end].to_vec(),
+        within: m.start - start..m.end - start,
+        cut: (base + (start as u64) > 0, !(last && end == buf.len())),
+    }
+}
+
+/// Every match of the rules in `index` in a small complete buffer, checks skipped (used for
+/// redaction, where over-matching is the safe side). Per rule, matches do not overlap.
+pub(crate) fn find_all_unchecked(registry: &Registry, index: &Index, hay: &[u8]) -> Vec<(RuleId, Range<usize>)> {
+    let mut candidates = Vec::new();
+    collect_candidates(index, hay, 0, hay.len(), &mut candidates);
+    let mut found: Vec<(RuleId, Range<usize>)> = Vec::new();
+    for (p, rule) in candidates {
+        if found.iter().any(|(r, range)| *r == rule && range.contains(&p)) {
+            continue;
+        }
+        if let Some(end) = confirm(registry, rule, hay, p, false) {
+            found.push((rule, p..end));
+        }
+    }
+    found
+}
+
+/// The reference the scanner is tested against: every position, every rule, no prefilter,
+/// no streaming. Quadratic; for tests only.
+pub fn reference_scan(registry: &Registry, direction: Direction, part: &[u8]) -> Vec<(RuleId, Range<u64>)> {
+    let mut last_end = vec![0usize; registry.rules().count()];
+    let mut found = Vec::new();
+    for p in 0..part.len() {
+        for (id, rule) in registry.rules() {
+            if rule.direction != direction || !registry.is_active(id) || p < last_end[usize::from(id.0)] {
+                continue;
+            }
+            if let Some(end) = confirm(registry, id, part, p, true) {
+                last_end[usize::from(id.0)] = end;
+                found.push((id, p as u64..end as u64));
+            }
+        }
+    }
+    found
+}
