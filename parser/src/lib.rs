@@ -13,5 +13,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod decode;
+pub mod finding;
 pub mod framing;
+pub mod inspect;
 pub mod scan;
+
+pub(crate) use framing::{tokens as framing_tokens, trim as framing_trim};

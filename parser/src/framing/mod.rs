@@ -33,6 +33,7 @@ use std::ops::Range;
 use chunked::{ChunkOutput, ChunkedDecoder};
 pub use error::FramingError;
 pub use head::{BodyKind, Head, RequestKind, Role};
+pub(crate) use head::{tokens, trim};
 pub use limits::*;
 
 /// What happened in one [`Framer::feed`] call.

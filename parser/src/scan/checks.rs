@@ -57,9 +57,14 @@ pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
     matches!(ctx.prev(), Some(b'/' | b'\\')) && !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
 }
 
-/// A path that is not the tail of a longer name on either side.
+/// A path that is not the tail of a longer name on either side (a match that starts with a
+/// separator already starts a path component).
 pub(crate) fn path_boundary(ctx: &MatchContext<'_>) -> bool {
-    !is_word(ctx.prev()) && !is_word(ctx.next())
+    (starts_with_separator(ctx) || !is_word(ctx.prev())) && !is_word(ctx.next())
+}
+
+fn starts_with_separator(ctx: &MatchContext<'_>) -> bool {
+    matches!(ctx.matched.first(), Some(b'/' | b'\\'))
 }
 
 /// A path whose end is not glued to more name characters.
@@ -85,7 +90,7 @@ pub(crate) fn credential_path(ctx: &MatchContext<'_>) -> bool {
             _ => true,
         };
     }
-    !is_alnum(ctx.prev()) && path_end(ctx)
+    (starts_with_separator(ctx) || !is_alnum(ctx.prev())) && path_end(ctx)
 }
 
 pub(crate) fn not_glued_before(ctx: &MatchContext<'_>) -> bool {
@@ -105,7 +110,7 @@ fn lookbehind(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static
 fn runs_substitution(before: &[u8]) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = lookbehind(
-        r#"(?-u)(?:^|[\s;&|(])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?$"#,
+        r#"(?-u)(?:^|[\s;&|("'`])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?$"#,
         &RE,
     );
     re.is_match(before)
@@ -201,7 +206,7 @@ pub(crate) fn authorized_keys_write(ctx: &MatchContext<'_>) -> bool {
         .rposition(|b| !(b.is_ascii_alphanumeric() || b"_.~/${}\"'-@%:".contains(b)))
         .map_or(0, |i| i + 1);
     let re = lookbehind(
-        r#"(?-u)(?:>>?|(?:^|[\s;&|(])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?tee(?:[ \t]+-[A-Za-z-]+)*|(?:^|[\s;&|(])(?:cp|mv|install|ln)(?:[ \t]+-\S+)*[ \t]+[^-\s]\S*)[ \t]*$"#,
+        r#"(?-u)(?:>>?|(?:^|[\s;&|("'`])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?tee(?:[ \t]+-[A-Za-z-]+)*|(?:^|[\s;&|("'`])(?:cp|mv|install|ln)(?:[ \t]+-\S+)*[ \t]+[^-\s]\S*)[ \t]*$"#,
         &RE,
     );
     re.is_match(&line[..path_start])

@@ -1,0 +1,216 @@
+//! Streaming text normalisation so that a secret is found however it was escaped: percent
+//! decoding (request targets, form bodies) and JSON string unescaping (JSON and SSE bodies).
+//! Unescaped runs are copied in bulk (memchr finds the next escape); an escape split across
+//! chunks is carried over (at most 12 bytes: a `\uXXXX\uXXXX` surrogate pair).
+
+/// How a body's text is normalised before scanning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextForm {
+    /// Scanned as is.
+    Raw,
+    /// `%XX` decoded; with `plus_is_space`, `+` becomes a space (form encoding).
+    Percent {
+        /// Whether `+` means space.
+        plus_is_space: bool,
+    },
+    /// JSON string escapes decoded (`\/`, `\n`, `\"`, `\uXXXX` including surrogate pairs).
+    Json,
+}
+
+impl TextForm {
+    /// The normalisation for a `Content-Type` value.
+    pub fn for_content_type(content_type: &[u8]) -> Self {
+        let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
+        let media = crate::framing_trim(media).to_ascii_lowercase();
+        if media == b"application/x-www-form-urlencoded" {
+            TextForm::Percent { plus_is_space: true }
+        } else if media.ends_with(b"/json")
+            || media.ends_with(b"+json")
+            || media == b"text/event-stream"
+            || media.ends_with(b"ndjson")
+            || media == b"application/jsonl"
+        {
+            TextForm::Json
+        } else {
+            TextForm::Raw
+        }
+    }
+}
+
+/// Streaming normaliser for one part.
+#[derive(Clone, Debug)]
+pub struct Normaliser {
+    form: TextForm,
+    pending: [u8; 12],
+    pending_len: usize,
+    scratch: Vec<u8>,
+}
+
+impl Normaliser {
+    /// A normaliser for a text form.
+    pub fn new(form: TextForm) -> Self {
+        Normaliser { form, pending: [0; 12], pending_len: 0, scratch: Vec::new() }
+    }
+
+    /// Normalises `input`, passing decoded pieces to `out`; returns `false` if `out` did.
+    pub fn push(&mut self, input: &[u8], out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.form {
+            TextForm::Raw => out(input),
+            TextForm::Percent { plus_is_space } => self.push_escaped(input, out, &|rest| percent_escape(rest, plus_is_space)),
+            TextForm::Json => self.push_escaped(input, out, &json_escape),
+        }
+    }
+
+    /// Flushes an escape left incomplete at the end of the part (emitted as it was).
+    pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let n = std::mem::take(&mut self.pending_len);
+        n == 0 || out(&self.pending[..n])
+    }
+
+    fn push_escaped(
+        &mut self,
+        mut input: &[u8],
+        out: &mut dyn FnMut(&[u8]) -> bool,
+        escape: &dyn Fn(&[u8]) -> Escape,
+    ) -> bool {
+        let special: &[u8] = match self.form {
+            TextForm::Percent { plus_is_space: true } => b"%+",
+            TextForm::Percent { .. } => b"%%",
+            _ => b"\\\\",
+        };
+        if self.pending_len > 0 {
+            // Complete the carried escape with just enough new bytes.
+            let take = (self.pending.len() - self.pending_len).min(input.len());
+            let mut joined = [0u8; 24];
+            joined[..self.pending_len].copy_from_slice(&self.pending[..self.pending_len]);
+            joined[self.pending_len..self.pending_len + take].copy_from_slice(&input[..take]);
+            let joined_len = self.pending_len + take;
+            match escape(&joined[..joined_len]) {
+                Escape::Incomplete if take == input.len() => {
+                    self.pending[self.pending_len..joined_len].copy_from_slice(&input[..take]);
+                    self.pending_len = joined_len;
+                    return true;
+                }
+                Escape::Incomplete => {
+                    // No escape is longer than the carry buffer: emit the carried bytes as text.
+                    let n = std::mem::take(&mut self.pending_len);
+                    if !out(&self.pending[..n]) {
+                        return false;
+                    }
+                }
+                Escape::Decoded { used, bytes, len } => {
+                    let from_input = used - self.pending_len;
+                    self.pending_len = 0;
+                    if !out(&bytes[..len]) {
+                        return false;
+                    }
+                    input = &input[from_input..];
+                }
+            }
+        }
+        self.scratch.clear();
+        let mut emit_from = 0;
+        let mut i = 0;
+        while let Some(found) = memchr::memchr2(special[0], special[1], &input[i..]) {
+            let at = i + found;
+            self.scratch.extend_from_slice(&input[emit_from..at]);
+            match escape(&input[at..]) {
+                Escape::Incomplete => {
+                    let rest = &input[at..];
+                    self.pending[..rest.len()].copy_from_slice(rest);
+                    self.pending_len = rest.len();
+                    return out(&self.scratch);
+                }
+                Escape::Decoded { used, bytes, len } => {
+                    self.scratch.extend_from_slice(&bytes[..len]);
+                    i = at + used;
+                    emit_from = i;
+                }
+            }
+        }
+        if self.scratch.is_empty() {
+            return out(&input[emit_from..]);
+        }
+        self.scratch.extend_from_slice(&input[emit_from..]);
+        let more = out(&self.scratch);
+        if self.scratch.capacity() > 64 * 1024 {
+            self.scratch = Vec::new();
+        }
+        more
+    }
+}
+
+/// The result of decoding one escape at the start of a slice.
+enum Escape {
+    /// More bytes are needed to decide.
+    Incomplete,
+    /// `used` input bytes became `bytes[..len]` (invalid escapes decode to themselves).
+    Decoded { used: usize, bytes: [u8; 4], len: usize },
+}
+
+fn literal(b: u8) -> Escape {
+    Escape::Decoded { used: 1, bytes: [b, 0, 0, 0], len: 1 }
+}
+
+fn percent_escape(s: &[u8], plus_is_space: bool) -> Escape {
+    match s {
+        [b'+', ..] if plus_is_space => Escape::Decoded { used: 1, bytes: [b' ', 0, 0, 0], len: 1 },
+        [b'%'] | [b'%', _] if s.get(1).is_none_or(u8::is_ascii_hexdigit) => Escape::Incomplete,
+        [b'%', h, l, ..] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+            let value = (hex(*h) << 4) | hex(*l);
+            Escape::Decoded { used: 3, bytes: [value, 0, 0, 0], len: 1 }
+        }
+        _ => literal(s[0]),
+    }
+}
+
+fn hex(b: u8) -> u8 {
+    (b as char).to_digit(16).unwrap_or(0) as u8
+}
+
+fn hex4(s: &[u8]) -> Option<u32> {
+    if s.len() < 4 || !s[..4].iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    Some(s[..4].iter().fold(0u32, |v, &b| (v << 4) | u32::from(hex(b))))
+}
+
+fn json_escape(s: &[u8]) -> Escape {
+    let simple = |b: u8| Escape::Decoded { used: 2, bytes: [b, 0, 0, 0], len: 1 };
+    match s {
+        [b'\\'] => Escape::Incomplete,
+        [b'\\', b'"' | b'\\' | b'/', ..] => simple(s[1]),
+        [b'\\', b'n', ..] => simple(b'\n'),
+        [b'\\', b'r', ..] => simple(b'\r'),
+        [b'\\', b't', ..] => simple(b'\t'),
+        [b'\\', b'b', ..] => simple(0x08),
+        [b'\\', b'f', ..] => simple(0x0c),
+        [b'\\', b'u', rest @ ..] => {
+            if rest.len() < 4 && rest.iter().all(u8::is_ascii_hexdigit) {
+                return Escape::Incomplete;
+            }
+            let Some(unit) = hex4(rest) else { return literal(b'\\') };
+            let (code, used) = if (0xD800..0xDC00).contains(&unit) {
+                // A high surrogate needs its low half: `\uD83D\uDE00`.
+                let tail = &rest[4..];
+                let prefix_ok = tail.iter().zip(b"\\u").all(|(a, b)| a == b);
+                if tail.len() < 6 && prefix_ok && tail.iter().skip(2).all(u8::is_ascii_hexdigit) {
+                    return Escape::Incomplete;
+                }
+                match (tail.starts_with(b"\\u"), hex4(tail.get(2..).unwrap_or(b""))) {
+                    (true, Some(low)) if (0xDC00..0xE000).contains(&low) => {
+                        (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12)
+                    }
+                    _ => return literal(b'\\'),
+                }
+            } else {
+                (unit, 6)
+            };
+            let Some(c) = char::from_u32(code) else { return literal(b'\\') };
+            let mut bytes = [0u8; 4];
+            let len = c.encode_utf8(&mut bytes).len();
+            Escape::Decoded { used, bytes, len }
+        }
+        _ => literal(s[0]),
+    }
+}

@@ -1,0 +1,94 @@
+//! Snippet redaction (SPEC §5): every match of every EXFIL rule becomes `[REDACTED:<id>]`, any
+//! other run of 20+ base64/hex-alphabet characters becomes `[REDACTED]`, invalid UTF-8 becomes
+//! `\xNN`. A token cut by the snippet edge is dropped, so no secret leaks in part either.
+
+use std::fmt::Write;
+use std::ops::Range;
+
+use crate::scan::{find_all_unchecked, RawMatch, Registry, RuleId, ThreatType};
+
+/// Shortest run of token characters redacted even when no rule matched it.
+pub const MIN_TOKEN_REDACT: usize = 20;
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-')
+}
+
+/// The redacted snippet of a match.
+pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
+    let mut text: &[u8] = &m.context;
+    let mut within = m.within.clone();
+    if m.cut.1 {
+        let keep = text[within.end..].iter().rposition(|&b| !is_token_char(b)).map_or(within.end, |i| within.end + i + 1);
+        text = &text[..keep];
+    }
+    if m.cut.0 {
+        let drop = text[..within.start].iter().position(|&b| !is_token_char(b)).unwrap_or(within.start);
+        text = &text[drop..];
+        within = within.start - drop..within.end - drop;
+    }
+    let mut replace: Vec<(Range<usize>, &str)> = find_all_unchecked(registry, registry.redaction_index(), text)
+        .into_iter()
+        .map(|(rule, range)| (range, registry.rule(rule).id.as_str()))
+        .collect();
+    if registry.rule(m.rule).threat == ThreatType::Exfil {
+        replace.push((within, registry.rule(m.rule).id.as_str()));
+    }
+    redact_ranges(text, replace)
+}
+
+/// Redacts `text` with no primary match (e.g. a free-form string bound for output).
+pub fn redact_text(registry: &Registry, text: &[u8]) -> String {
+    let replace = find_all_unchecked(registry, registry.redaction_index(), text)
+        .into_iter()
+        .map(|(rule, range): (RuleId, Range<usize>)| (range, registry.rule(rule).id.as_str()))
+        .collect();
+    redact_ranges(text, replace)
+}
+
+fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String {
+    replace.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut pos = 0;
+    for (range, id) in replace {
+        if range.end <= pos {
+            continue;
+        }
+        let start = range.start.max(pos);
+        // Token characters glued to a redacted match are part of the same secret.
+        let glued_start = text[pos..start].iter().rposition(|&b| !is_token_char(b)).map_or(pos, |i| pos + i + 1);
+        let gap_end = if glued_start < start { glued_start } else { start };
+        render_gap(&text[pos..gap_end], &mut out);
+        let _ = write!(out, "[REDACTED:{id}]");
+        pos = range.end;
+        let glued_end = text[pos..].iter().position(|&b| !is_token_char(b)).map_or(text.len(), |i| pos + i);
+        pos = glued_end;
+    }
+    render_gap(&text[pos..], &mut out);
+    out
+}
+
+/// Renders unmatched text: long token runs redacted, invalid UTF-8 escaped.
+fn render_gap(gap: &[u8], out: &mut String) {
+    let mut i = 0;
+    while i < gap.len() {
+        let run = gap[i..].iter().take_while(|&&b| is_token_char(b)).count();
+        if run >= MIN_TOKEN_REDACT {
+            out.push_str("[REDACTED]");
+            i += run;
+            continue;
+        }
+        let end = if run > 0 { i + run } else { i + 1 + gap[i + 1..].iter().take_while(|&&b| !is_token_char(b)).count() };
+        render_bytes(&gap[i..end], out);
+        i = end;
+    }
+}
+
+fn render_bytes(bytes: &[u8], out: &mut String) {
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+}

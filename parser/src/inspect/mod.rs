@@ -1,0 +1,340 @@
+//! Inspection of one direction of one connection: framing events drive head scanning and the
+//! body pipeline (decode → normalise → scan); matches become [`Detection`]s after the
+//! expected-use exemption and redaction. Same code for the proxy, `guardian scan`, benches and
+//! fuzzing.
+
+mod expected_use;
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+pub use expected_use::{host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS};
+
+use crate::decode::{BodyDecoder, Normaliser, TextForm};
+use crate::finding::{redact_snippet, timestamp, Finding, Protocol, SCHEMA_VERSION};
+use crate::framing::{Event, Framer, Head, Role, Step};
+use crate::scan::{Direction, Platform, RawMatch, Registry, RuleId, Severity, StreamScanner, ThreatType};
+
+/// Default `max_scan_bytes`.
+pub const DEFAULT_MAX_SCAN_BYTES: u64 = 1 << 20;
+
+/// A confirmed, redacted detection, before it is labelled as a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    /// The rule.
+    pub rule: RuleId,
+    /// Pattern id.
+    pub pattern: String,
+    /// EXFIL or INJECTION.
+    pub threat: ThreatType,
+    /// Severity.
+    pub severity: Severity,
+    /// Direction of the message.
+    pub direction: Direction,
+    /// `host:port` the message was addressed to, when known.
+    pub dest: Option<String>,
+    /// Redacted snippet.
+    pub snippet: String,
+    /// SHA-256 of the matched bytes (for dedup).
+    pub digest: [u8; 32],
+}
+
+impl Detection {
+    /// Labels a detection as a §4.1 finding.
+    pub fn into_finding(self, platform: Platform, protocol: Protocol, source: &str, at: SystemTime) -> Finding {
+        Finding {
+            schema_version: SCHEMA_VERSION.to_string(),
+            platform,
+            direction: self.direction,
+            protocol,
+            threat_type: self.threat,
+            pattern: self.pattern,
+            severity: self.severity,
+            source: source.to_string(),
+            dest: self.dest.unwrap_or_else(|| "-".to_string()),
+            snippet: self.snippet,
+            timestamp: timestamp(at),
+        }
+    }
+}
+
+/// Counters of one inspector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Complete messages.
+    pub messages: u64,
+    /// Body payload bytes seen (before decoding).
+    pub body_bytes: u64,
+    /// Detections reported.
+    pub detections: u64,
+    /// Matches not reported because they were expected use.
+    pub exempted: u64,
+    /// Messages whose scan stopped at `max_scan_bytes`.
+    pub scan_truncated: u64,
+    /// Body bytes forwarded without being scanned (past the budget, or after corrupt data).
+    pub unscanned_bytes: u64,
+    /// Bodies with a content coding Guardian cannot decode (scanned as identity).
+    pub unknown_encodings: u64,
+    /// Bodies whose compressed data was corrupt.
+    pub decode_errors: u64,
+    /// Streams that were not valid HTTP/1.1.
+    pub framing_errors: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    StartLine,
+    Header { credential: bool },
+}
+
+/// Inspector for one direction of one connection.
+#[derive(Debug)]
+pub struct Inspector {
+    direction: Direction,
+    framer: Framer,
+    head_scanner: StreamScanner,
+    body_scanner: StreamScanner,
+    trailer_scanner: StreamScanner,
+    body: Option<BodyDecoder>,
+    dest_override: Option<String>,
+    dest: Option<String>,
+    head_view: Vec<u8>,
+    segments: Vec<(usize, Segment)>,
+    matches: Vec<RawMatch>,
+    detections: VecDeque<Detection>,
+    stats: Stats,
+}
+
+impl Inspector {
+    /// An inspector of requests (`Outbound`) or responses (`Inbound`).
+    pub fn new(registry: &Registry, direction: Direction, max_scan_bytes: u64) -> Self {
+        let role = match direction {
+            Direction::Outbound => Role::Request,
+            Direction::Inbound => Role::Response,
+        };
+        Inspector {
+            direction,
+            framer: Framer::new(role),
+            head_scanner: StreamScanner::new(registry, direction, u64::MAX),
+            body_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
+            trailer_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
+            body: None,
+            dest_override: None,
+            dest: None,
+            head_view: Vec::new(),
+            segments: Vec::new(),
+            matches: Vec::new(),
+            detections: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The `host:port` messages are addressed to, overriding what requests say (the CONNECT
+    /// authority of an intercepted tunnel; the request's origin for responses).
+    pub fn set_dest(&mut self, dest: Option<String>) {
+        self.dest_override = dest;
+    }
+
+    /// The framer (to announce expected responses or switch to a tunnel).
+    pub fn framer_mut(&mut self) -> &mut Framer {
+        &mut self.framer
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The `host:port` of the current message, when known.
+    pub fn dest(&self) -> Option<&str> {
+        self.dest.as_deref()
+    }
+
+    /// Frames and scans a prefix of `input`; returns the framing step unchanged.
+    pub fn feed(&mut self, registry: &Registry, input: &[u8]) -> Step {
+        let step = self.framer.feed(input);
+        match &step.event {
+            Some(Event::Head(head)) => self.on_head(registry, head),
+            Some(Event::Body(range)) => {
+                let data = &input[range.clone()];
+                self.stats.body_bytes += data.len() as u64;
+                if let Some(body) = &mut self.body {
+                    if body.is_stopped() {
+                        self.stats.unscanned_bytes += data.len() as u64;
+                    } else {
+                        body.push(registry, &mut self.body_scanner, data, &mut self.matches);
+                    }
+                }
+            }
+            Some(Event::Trailer(range)) => {
+                let _ = self.trailer_scanner.push(registry, &input[range.clone()], &mut self.matches);
+                let _ = self.trailer_scanner.push(registry, b"\n", &mut self.matches);
+            }
+            Some(Event::End) => self.on_end(registry),
+            Some(Event::Error(_)) => self.stats.framing_errors += 1,
+            Some(Event::Tunnel(_)) | None => {}
+        }
+        self.drain(registry, None);
+        step
+    }
+
+    /// The peer closed; ends a close-delimited body.
+    pub fn finish(&mut self, registry: &Registry) -> Option<Event> {
+        let event = self.framer.finish();
+        match &event {
+            Some(Event::End) => self.on_end(registry),
+            Some(Event::Error(_)) => self.stats.framing_errors += 1,
+            _ => {}
+        }
+        self.drain(registry, None);
+        event
+    }
+
+    /// The next detection, oldest first.
+    #[must_use]
+    pub fn poll_detection(&mut self) -> Option<Detection> {
+        self.detections.pop_front()
+    }
+
+    fn on_head(&mut self, registry: &Registry, head: &Head) {
+        self.dest = self.dest_override.clone().or_else(|| request_dest(head));
+        self.build_head_view(head);
+        self.head_scanner.reset();
+        let _ = self.head_scanner.push(registry, &self.head_view, &mut self.matches);
+        self.head_scanner.finish(registry, &mut self.matches);
+        let segments = std::mem::take(&mut self.segments);
+        let view = std::mem::take(&mut self.head_view);
+        self.drain(registry, Some((&view, &segments)));
+        self.segments = segments;
+        self.head_view = view;
+
+        let form = head.header("content-type").map_or(TextForm::Raw, TextForm::for_content_type);
+        self.body = Some(BodyDecoder::new(head.header_values("content-encoding"), form));
+        self.body_scanner.reset();
+        self.trailer_scanner.reset();
+    }
+
+    fn on_end(&mut self, registry: &Registry) {
+        self.stats.messages += 1;
+        if let Some(mut body) = self.body.take() {
+            let outcome = body.finish(registry, &mut self.body_scanner, &mut self.matches);
+            self.stats.scan_truncated += u64::from(outcome.truncated);
+            self.stats.unknown_encodings += u64::from(outcome.unknown_encoding);
+            self.stats.decode_errors += u64::from(outcome.corrupt);
+        }
+        self.trailer_scanner.finish(registry, &mut self.matches);
+    }
+
+    /// Head view: the start line with the target percent-decoded, then `name: value` lines.
+    fn build_head_view(&mut self, head: &Head) {
+        self.head_view.clear();
+        self.segments.clear();
+        if head.role() == Role::Request {
+            self.head_view.extend_from_slice(head.method());
+            self.head_view.push(b' ');
+            let view = &mut self.head_view;
+            let mut decoder = Normaliser::new(TextForm::Percent { plus_is_space: false });
+            decoder.push(head.target(), &mut |t| {
+                view.extend_from_slice(t);
+                true
+            });
+            decoder.finish(&mut |t| {
+                view.extend_from_slice(t);
+                true
+            });
+            self.head_view.push(b'\n');
+            self.segments.push((self.head_view.len(), Segment::StartLine));
+        }
+        for (name, value) in head.headers() {
+            self.head_view.extend_from_slice(name);
+            self.head_view.extend_from_slice(b": ");
+            self.head_view.extend_from_slice(value);
+            self.head_view.push(b'\n');
+            let credential = CREDENTIAL_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+            self.segments.push((self.head_view.len(), Segment::Header { credential }));
+        }
+    }
+
+    /// Turns raw matches into detections. `head` gives the head view and its segments when the
+    /// matches came from a head (where the expected-use exemption applies).
+    fn drain(&mut self, registry: &Registry, head: Option<(&[u8], &[(usize, Segment)])>) {
+        for m in self.matches.drain(..) {
+            let rule = registry.rule(m.rule);
+            if let Some((view, segments)) = head {
+                if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref()) {
+                    self.stats.exempted += 1;
+                    continue;
+                }
+            }
+            self.stats.detections += 1;
+            self.detections.push_back(Detection {
+                rule: m.rule,
+                pattern: rule.id.clone(),
+                threat: rule.threat,
+                severity: rule.severity,
+                direction: self.direction,
+                dest: self.dest.clone(),
+                snippet: redact_snippet(registry, &m),
+                digest: m.digest,
+            });
+        }
+    }
+}
+
+fn is_expected_use(
+    registry: &Registry,
+    pattern: &str,
+    m: &RawMatch,
+    view: &[u8],
+    segments: &[(usize, Segment)],
+    dest: Option<&str>,
+) -> bool {
+    let Some(dest) = dest else { return false };
+    let start = usize::try_from(m.start).unwrap_or(usize::MAX);
+    let Some((_, segment)) = segments.iter().find(|(end, _)| start < *end) else { return false };
+    let in_credential_place = match segment {
+        Segment::Header { credential } => *credential,
+        Segment::StartLine => CREDENTIAL_PARAMS.iter().any(|param| {
+            let before = &view[..start];
+            let name_start = before.len().saturating_sub(param.len() + 1);
+            before[name_start..].eq_ignore_ascii_case(format!("{param}=").as_bytes())
+                && name_start > 0
+                && matches!(before[name_start - 1], b'?' | b'&')
+        }),
+    };
+    if !in_credential_place {
+        return false;
+    }
+    let host = host_of(dest);
+    let matched = &m.context[m.within.clone()];
+    provider_hosts(pattern, matched).iter().any(|p| host_matches(p, &host))
+        || registry.trusted_hosts(pattern).iter().any(|p| host_matches(p, &host))
+}
+
+/// `host:port` a request is addressed to: the absolute-form authority, the CONNECT target, or
+/// the `Host` header (port 80 by default, 443 for `https://` targets).
+pub fn request_dest(head: &Head) -> Option<String> {
+    let target = head.target();
+    if head.method() == b"CONNECT" {
+        return std::str::from_utf8(target).ok().map(str::to_string);
+    }
+    let (authority, default_port) = if let Some(rest) = strip_prefix_ci(target, b"http://") {
+        (rest, 80)
+    } else if let Some(rest) = strip_prefix_ci(target, b"https://") {
+        (rest, 443)
+    } else {
+        (head.header("host")?, 80)
+    };
+    let end = authority.iter().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(authority.len());
+    let authority = std::str::from_utf8(&authority[..end]).ok()?;
+    let authority = authority.rsplit('@').next().unwrap_or(authority).to_ascii_lowercase();
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = if authority.starts_with('[') { authority.contains("]:") } else { authority.contains(':') };
+    Some(if has_port { authority } else { format!("{authority}:{default_port}") })
+}
+
+fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
+}
