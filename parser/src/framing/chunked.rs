@@ -75,16 +75,27 @@ impl ChunkedDecoder {
             }
             if self.state == State::TrailerLine {
                 let line_end = memchr::memchr2(b'\r', b'\n', &input[i..]).map_or(input.len(), |p| i + p);
-                if input.get(line_end) == Some(&b'\n') {
+                let bare_lf = input.get(line_end) == Some(&b'\n');
+                if bare_lf && line_end == i {
                     return Err(FramingError::InvalidTrailer);
                 }
                 self.trailer_len += line_end - i;
                 if self.trailer_len > MAX_TRAILER_BYTES {
                     return Err(FramingError::InvalidTrailer);
                 }
+                if bare_lf {
+                    // Report the field bytes before the bad byte; the next call fails on it, so
+                    // the events do not depend on where the input was split.
+                    return Ok((line_end, ChunkOutput::Trailer(i..line_end)));
+                }
                 if line_end < input.len() {
                     self.trailer_len += 2;
                     self.state = State::TrailerLf;
+                }
+                if line_end == i {
+                    // The line's CR opens this input: framing only, nothing to report.
+                    i += 1;
+                    continue;
                 }
                 // The CR is framing; only the field bytes are reported.
                 let consumed = (line_end + 1).min(input.len());

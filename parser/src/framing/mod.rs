@@ -153,7 +153,6 @@ impl Framer {
             State::Chunked(decoder) => match decoder.decode(input) {
                 Ok((n, ChunkOutput::None)) => step(n, Section::Body, None),
                 Ok((n, ChunkOutput::Data(r))) => step(n, Section::Body, Some(Event::Body(r))),
-                Ok((n, ChunkOutput::Trailer(r))) if r.is_empty() => step(n, Section::Body, None),
                 Ok((n, ChunkOutput::Trailer(r))) => step(n, Section::Body, Some(Event::Trailer(r))),
                 Ok((n, ChunkOutput::Done)) => {
                     self.state = State::End { tunnel: self.tunnel_after };

@@ -1,0 +1,304 @@
+//! Framing: message boundaries, every RFC 9112 §6.3 ambiguity as a typed error, and split
+//! invariance (any split of a stream gives the same events and payload as one feed).
+
+use guardian_parser::framing::{Event, Framer, FramingError, RequestKind, Role, Section, MAX_HEAD_BYTES};
+use proptest::prelude::*;
+
+/// A normalised event log: heads by start line, body bytes joined per message.
+#[derive(Debug, PartialEq, Eq, Clone)]
+enum Ev {
+    Head(Vec<u8>),
+    Body(Vec<u8>),
+    Trailer(Vec<u8>),
+    End,
+    Tunnel(Vec<u8>),
+    Error(FramingError),
+}
+
+fn run(role: Role, stream: &[u8], sizes: &[usize], expect: &[RequestKind]) -> Vec<Ev> {
+    let mut framer = Framer::new(role);
+    for &k in expect {
+        framer.expect_response(k);
+    }
+    let mut log: Vec<Ev> = Vec::new();
+    let mut failed = false;
+    let mut push = |e: Ev| {
+        failed |= matches!(e, Ev::Error(_));
+        match (log.last_mut(), e) {
+            (Some(Ev::Body(a)), Ev::Body(b)) => a.extend(b),
+            (Some(Ev::Trailer(a)), Ev::Trailer(b)) => a.extend(b),
+            (Some(Ev::Tunnel(a)), Ev::Tunnel(b)) => a.extend(b),
+            (_, e) => log.push(e),
+        }
+    };
+    let (mut pos, mut i) = (0, 0);
+    'outer: while pos < stream.len() {
+        let size = sizes[i % sizes.len()].max(1);
+        i += 1;
+        let piece = &stream[pos..(pos + size).min(stream.len())];
+        pos += piece.len();
+        let mut at = 0;
+        loop {
+            let step = framer.feed(&piece[at..]);
+            assert!(step.consumed <= piece.len() - at, "consumed more than given");
+            let input = &piece[at..];
+            at += step.consumed;
+            match step.event {
+                None => {
+                    assert_eq!(at, piece.len(), "no event but input left over");
+                    break;
+                }
+                Some(Event::Head(h)) => {
+                    assert_eq!(step.section, Section::Head);
+                    push(Ev::Head(h.raw().split(|&b| b == b'\n').next().unwrap_or(b"").to_vec()))
+                }
+                Some(Event::Body(r)) => push(Ev::Body(input[r].to_vec())),
+                Some(Event::Trailer(r)) => push(Ev::Trailer(input[r].to_vec())),
+                Some(Event::Tunnel(r)) => push(Ev::Tunnel(input[r].to_vec())),
+                Some(Event::End) => push(Ev::End),
+                Some(Event::Error(e)) => {
+                    push(Ev::Error(e));
+                    break 'outer;
+                }
+            }
+        }
+    }
+    match framer.finish() {
+        Some(Event::End) => push(Ev::End),
+        Some(Event::Error(e)) => push(Ev::Error(e)),
+        _ => {}
+    }
+    let _ = failed;
+    log
+}
+
+fn whole(role: Role, stream: &[u8]) -> Vec<Ev> {
+    run(role, stream, &[stream.len().max(1)], &[])
+}
+
+fn body(b: &[u8]) -> Ev {
+    Ev::Body(b.to_vec())
+}
+
+fn head(line: &str) -> Ev {
+    Ev::Head(line.as_bytes().to_vec())
+}
+
+#[test]
+fn content_length_and_keep_alive_pipelining() {
+    let s = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(
+        whole(Role::Request, s),
+        vec![head("POST /a HTTP/1.1\r"), body(b"hello"), Ev::End, head("GET /b HTTP/1.1\r"), Ev::End]
+    );
+}
+
+#[test]
+fn chunked_with_extensions_and_trailers() {
+    let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=val\r\nhello\r\n6 ; x\r\n world\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\n";
+    assert_eq!(
+        whole(Role::Response, s),
+        vec![head("HTTP/1.1 200 OK\r"), body(b"hello world"), Ev::Trailer(b"X-Sum: 1X-B: 2".to_vec()), Ev::End]
+    );
+}
+
+#[test]
+fn close_delimited_response_ends_at_eof() {
+    let s = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end";
+    assert_eq!(whole(Role::Response, s), vec![head("HTTP/1.0 200 OK\r"), body(b"until the end"), Ev::End]);
+}
+
+#[test]
+fn responses_without_body() {
+    let s = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 99\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n";
+    assert_eq!(
+        whole(Role::Response, s),
+        vec![head("HTTP/1.1 100 Continue\r"), Ev::End, head("HTTP/1.1 204 No Content\r"), Ev::End, head("HTTP/1.1 304 Not Modified\r"), Ev::End]
+    );
+    let head_response = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    assert_eq!(
+        run(Role::Response, head_response, &[head_response.len()], &[RequestKind::Head, RequestKind::Other]),
+        vec![head("HTTP/1.1 200 OK\r"), Ev::End, head("HTTP/1.1 200 OK\r"), body(b"ok"), Ev::End]
+    );
+}
+
+#[test]
+fn connect_and_upgrade_become_tunnels() {
+    let req = b"CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n\x16\x03\x01binary";
+    assert_eq!(
+        whole(Role::Request, req),
+        vec![head("CONNECT api.example:443 HTTP/1.1\r"), Ev::End, Ev::Tunnel(b"\x16\x03\x01binary".to_vec())]
+    );
+    let res = b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03server";
+    assert_eq!(
+        run(Role::Response, res, &[res.len()], &[RequestKind::Connect]),
+        vec![head("HTTP/1.1 200 Connection established\r"), Ev::End, Ev::Tunnel(b"\x16\x03\x03server".to_vec())]
+    );
+    let ws = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello";
+    assert_eq!(
+        whole(Role::Response, ws),
+        vec![head("HTTP/1.1 101 Switching Protocols\r"), Ev::End, Ev::Tunnel(b"\x81\x05hello".to_vec())]
+    );
+}
+
+#[test]
+fn empty_lines_before_a_request_are_ignored() {
+    assert_eq!(whole(Role::Request, b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), vec![head("GET / HTTP/1.1\r"), Ev::End]);
+}
+
+fn error_of(role: Role, s: &[u8]) -> FramingError {
+    match whole(role, s).pop() {
+        Some(Ev::Error(e)) => e,
+        other => panic!("expected an error for {:?}, got {other:?}", String::from_utf8_lossy(s)),
+    }
+}
+
+#[test]
+fn ambiguous_framing_is_an_error() {
+    use FramingError::*;
+    let cases: &[(&[u8], FramingError)] = &[
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", TransferEncodingWithContentLength),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", InvalidContentLength),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\n", InvalidContentLength),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", InvalidContentLength),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", InvalidContentLength),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", InvalidTransferEncoding),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", InvalidTransferEncoding),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n folded: value\r\n\r\n", ObsoleteLineFolding),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", DuplicateHost),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", InvalidChunkSize),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n", InvalidChunkSize),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc", InvalidChunkSize),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", InvalidChunkTerminator),
+        (b"GARBAGE\r\n\r\n", MalformedHead("invalid token in start line")),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(&error_of(Role::Request, input), expected, "{}", String::from_utf8_lossy(input));
+    }
+    assert_eq!(
+        error_of(Role::Response, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        TransferEncodingWithContentLength
+    );
+}
+
+#[test]
+fn limits_are_typed_errors() {
+    let mut big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.resize(MAX_HEAD_BYTES + 10, b'a');
+    big.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(error_of(Role::Request, &big), FramingError::HeadTooLarge);
+    // Also when the head arrives a byte at a time: the buffer never grows past the limit.
+    assert_eq!(run(Role::Request, &big, &[1], &[]).pop(), Some(Ev::Error(FramingError::HeadTooLarge)));
+
+    let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..101 {
+        many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    assert_eq!(error_of(Role::Request, &many), FramingError::TooManyHeaders);
+
+    let mut long_ext = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
+    long_ext.resize(long_ext.len() + 5000, b'e');
+    assert_eq!(error_of(Role::Request, &long_ext), FramingError::ChunkLineTooLong);
+}
+
+#[test]
+fn truncated_messages_are_errors_at_eof() {
+    assert_eq!(error_of(Role::Request, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nshort"), FramingError::UnexpectedEof);
+    assert_eq!(error_of(Role::Request, b"GET / HTTP/1.1\r\nHost"), FramingError::UnexpectedEof);
+    assert_eq!(whole(Role::Request, b""), vec![]);
+}
+
+#[test]
+fn after_an_error_nothing_more_is_consumed() {
+    let mut framer = Framer::new(Role::Request);
+    let step = framer.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+    assert!(matches!(step.event, Some(Event::Error(_))));
+    assert_eq!(step.consumed, 0);
+    let again = framer.feed(b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!((again.consumed, again.event), (0, None));
+}
+
+#[test]
+fn head_exposes_fields() {
+    let mut framer = Framer::new(Role::Request);
+    let step = framer.feed(b"GET http://a.example:8080/p?q=1 HTTP/1.1\r\nHost: a.example:8080\r\nConnection: close\r\nX-A: 1\r\n\r\n");
+    let Some(Event::Head(h)) = step.event else { panic!("head expected") };
+    assert_eq!(h.method(), b"GET");
+    assert_eq!(h.target(), b"http://a.example:8080/p?q=1");
+    assert_eq!(h.header("x-a"), Some(&b"1"[..]));
+    assert!(!h.keep_alive());
+    assert_eq!(h.headers().count(), 3);
+}
+
+/// A generator of valid streams of several messages, to check split invariance on.
+fn message_stream() -> impl Strategy<Value = Vec<u8>> {
+    let body = proptest::collection::vec(any::<u8>(), 0..300);
+    let one = (body, 0..3u8, 1..50usize).prop_map(|(body, kind, chunk)| {
+        let mut m = Vec::new();
+        match kind {
+            0 => {
+                m.extend_from_slice(format!("POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+                m.extend_from_slice(&body);
+            }
+            1 => {
+                m.extend_from_slice(b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for piece in body.chunks(chunk) {
+                    m.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
+                    m.extend_from_slice(piece);
+                    m.extend_from_slice(b"\r\n");
+                }
+                m.extend_from_slice(b"0\r\nT: v\r\n\r\n");
+            }
+            _ => m.extend_from_slice(b"GET /g HTTP/1.1\r\nHost: h\r\n\r\n"),
+        }
+        m
+    });
+    proptest::collection::vec(one, 1..5).prop_map(|ms| ms.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_split_of_a_valid_stream_gives_the_same_events(stream in message_stream(), sizes in proptest::collection::vec(1..64usize, 1..8)) {
+        let one = whole(Role::Request, &stream);
+        prop_assert!(!one.iter().any(|e| matches!(e, Ev::Error(_))), "generated stream must be valid: {:?}", one);
+        prop_assert_eq!(run(Role::Request, &stream, &sizes, &[]), one);
+    }
+
+    #[test]
+    fn any_split_of_arbitrary_bytes_gives_the_same_events(stream in proptest::collection::vec(any::<u8>(), 0..600), sizes in proptest::collection::vec(1..64usize, 1..8)) {
+        for role in [Role::Request, Role::Response] {
+            prop_assert_eq!(run(role, &stream, &sizes, &[]), whole(role, &stream));
+        }
+    }
+
+    #[test]
+    fn mutated_streams_split_the_same(stream in message_stream(), flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4), sizes in proptest::collection::vec(1..32usize, 1..6)) {
+        let mut s = stream;
+        for (i, b) in flips { let at = i.index(s.len()); s[at] = b; }
+        prop_assert_eq!(run(Role::Request, &s, &sizes, &[]), whole(Role::Request, &s));
+    }
+}
+
+/// Regression (found by `mutated_streams_split_the_same`): a trailer line's CR at the start of
+/// a feed produced an empty trailer and stopped consuming.
+#[test]
+fn regression_trailer_cr_at_start_of_a_feed() {
+    let s = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: v\r\n\r\n";
+    let cr = s.len() - 4;
+    assert_eq!(run(Role::Request, s, &[cr, 100], &[]), whole(Role::Request, s));
+}
+
+/// Regression (found by `mutated_streams_split_the_same`): a bare LF in a trailer line reported
+/// the line's bytes only when they arrived in an earlier feed.
+#[test]
+fn regression_bare_lf_in_trailer_is_split_invariant() {
+    let s = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT:\nx\r\n\r\n";
+    let expected = whole(Role::Request, s);
+    assert_eq!(expected.last(), Some(&Ev::Error(FramingError::InvalidTrailer)));
+    for split in 1..s.len() {
+        assert_eq!(run(Role::Request, s, &[split, 100], &[]), expected, "split at {split}");
+    }
+}
