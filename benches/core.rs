@@ -1,1 +1,218 @@
-fn main(){}
+//! Criterion benches of the sans-IO core on raw byte streams: framing alone, decoding, scanning,
+//! and the whole inspector, on benign mixed traffic, secret-dense traffic and adversarial input.
+//! The same group measures, as a baseline, one `regex` alternation of every rule over the same
+//! bytes, so the ratio to a naive scanner is visible in one run.
+
+use std::hint::black_box;
+use std::io::Write;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use guardian::bench::core::run_stream;
+use guardian::bench::workload::{generate, Rng};
+use guardian_parser::framing::{Framer, Role};
+use guardian_parser::scan::{builtin_rules, Direction, Platform, Registry, StreamScanner};
+
+const MB: usize = 1 << 20;
+
+fn benign() -> (Vec<u8>, Vec<u8>) {
+    let w = generate(16 * MB, 0, 42);
+    (w.requests, w.responses)
+}
+
+fn secret_dense() -> Vec<u8> {
+    let w = generate(8 * MB, 1, 7);
+    let mut all = w.requests;
+    all.extend(w.responses);
+    all
+}
+
+/// Inputs built to defeat a scanner: repeated literal prefixes, megabytes of base64, endless
+/// chunk-size lines.
+fn adversarial() -> Vec<(&'static str, Vec<u8>)> {
+    let mut rng = Rng::new(3);
+    let base64: String = (0..4 * MB)
+        .map(|_| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[rng.below(64)]
+                as char
+        })
+        .collect();
+    let mut chunk_lines =
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    while chunk_lines.len() < 4 * MB {
+        chunk_lines.extend_from_slice(
+            b"1;ext=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n",
+        );
+    }
+    chunk_lines.extend_from_slice(b"0\r\n\r\n");
+    vec![
+        ("sk-sk-sk", b"sk-".repeat(4 * MB / 3)),
+        ("AKIA-repeated", b"AKIA".repeat(MB)),
+        ("rm-rm-rm", b"rm -rf ./a ".repeat(MB / 4)),
+        ("base64", base64.into_bytes()),
+        ("chunk-size-lines", chunk_lines),
+    ]
+}
+
+fn as_body(body: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    m.extend_from_slice(body);
+    m
+}
+
+fn as_response(body: &[u8]) -> Vec<u8> {
+    let mut m = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    m.extend_from_slice(body);
+    m
+}
+
+/// One unanchored alternation of every built-in regex: what a naive scanner would run.
+fn alternation() -> regex::bytes::Regex {
+    let all: Vec<String> = builtin_rules()
+        .iter()
+        .map(|r| format!("(?:{})", r.regex))
+        .collect();
+    regex::bytes::RegexBuilder::new(&all.join("|"))
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .expect("alternation compiles")
+}
+
+fn bench_core(c: &mut Criterion) {
+    let registry = Registry::builtin(Platform::Picoclaw);
+    let (requests, responses) = benign();
+    let dense = secret_dense();
+    let baseline = alternation();
+
+    let mut g = c.benchmark_group("benign-mixed");
+    g.sample_size(10);
+    let total = (requests.len() + responses.len()) as u64;
+    g.throughput(Throughput::Bytes(total));
+    g.bench_function("inspect (framing+decode+scan)", |b| {
+        b.iter(|| {
+            let a = run_stream(&registry, Direction::Outbound, &requests, MB as u64)
+                .detections
+                .len();
+            let z = run_stream(&registry, Direction::Inbound, &responses, MB as u64)
+                .detections
+                .len();
+            black_box(a + z)
+        })
+    });
+    g.bench_function("framing only", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (role, stream) in [(Role::Request, &requests), (Role::Response, &responses)] {
+                let mut framer = Framer::new(role);
+                let mut at = 0;
+                while at < stream.len() {
+                    let step = framer.feed(&stream[at..]);
+                    at += step.consumed;
+                    n += 1;
+                    if step.event.is_none() {
+                        break;
+                    }
+                }
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("scan only (streaming scanner)", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            for (dir, stream) in [
+                (Direction::Outbound, &requests),
+                (Direction::Inbound, &responses),
+            ] {
+                let mut s = StreamScanner::new(&registry, dir, u64::MAX);
+                for piece in stream.chunks(64 * 1024) {
+                    let _ = s.push(&registry, piece, &mut out);
+                }
+                s.finish(&registry, &mut out);
+            }
+            black_box(out.len())
+        })
+    });
+    g.bench_function("baseline: one regex alternation", |b| {
+        b.iter(|| {
+            black_box(
+                baseline.find_iter(&requests).count() + baseline.find_iter(&responses).count(),
+            )
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    let text: Vec<u8> = responses.iter().copied().take(8 * MB).collect();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&text).expect("gzip");
+    let gz = enc.finish().expect("gzip");
+    let gz_message = {
+        let mut m = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            gz.len()
+        )
+        .into_bytes();
+        m.extend_from_slice(&gz);
+        m
+    };
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("gzip body (decoded bytes/s)", |b| {
+        b.iter(|| {
+            black_box(
+                run_stream(&registry, Direction::Inbound, &gz_message, 64 * MB as u64)
+                    .stats
+                    .body_bytes,
+            )
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("secret-dense");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(dense.len() as u64));
+    g.bench_function("inspect", |b| {
+        b.iter(|| {
+            black_box(
+                run_stream(&registry, Direction::Outbound, &dense, MB as u64)
+                    .detections
+                    .len(),
+            )
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("adversarial");
+    g.sample_size(10);
+    for (name, body) in adversarial() {
+        let (request, response) = if name == "chunk-size-lines" {
+            let response = String::from_utf8_lossy(&body).replacen(
+                "POST / HTTP/1.1\r\nHost: x",
+                "HTTP/1.1 200 OK\r\nServer: x",
+                1,
+            );
+            (body, response.into_bytes())
+        } else {
+            (as_body(&body), as_response(&body))
+        };
+        g.throughput(Throughput::Bytes((request.len() + response.len()) as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = run_stream(&registry, Direction::Outbound, &request, 64 * MB as u64);
+                let inbound = run_stream(&registry, Direction::Inbound, &response, 64 * MB as u64);
+                assert!(out.error.is_none() && inbound.error.is_none());
+                black_box(out.detections.len() + inbound.detections.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_core);
+criterion_main!(benches);

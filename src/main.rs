@@ -1,1 +1,15 @@
-fn main(){}
+//! `guardian`: parse arguments, run, map the outcome to an exit code.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let command: guardian::cli::Command = argh::from_env();
+    match guardian::cli::run(command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("guardian: {e}");
+            ExitCode::from(e.exit_code)
+        }
+    }
+}

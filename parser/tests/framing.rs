@@ -1,7 +1,9 @@
 //! Framing: message boundaries, every RFC 9112 §6.3 ambiguity as a typed error, and split
 //! invariance (any split of a stream gives the same events and payload as one feed).
 
-use guardian_parser::framing::{Event, Framer, FramingError, RequestKind, Role, Section, MAX_HEAD_BYTES};
+use guardian_parser::framing::{
+    Event, Framer, FramingError, RequestKind, Role, Section, MAX_HEAD_BYTES,
+};
 use proptest::prelude::*;
 
 /// A normalised event log: heads by start line, body bytes joined per message.
@@ -40,7 +42,10 @@ fn run(role: Role, stream: &[u8], sizes: &[usize], expect: &[RequestKind]) -> Ve
         let mut at = 0;
         loop {
             let step = framer.feed(&piece[at..]);
-            assert!(step.consumed <= piece.len() - at, "consumed more than given");
+            assert!(
+                step.consumed <= piece.len() - at,
+                "consumed more than given"
+            );
             let input = &piece[at..];
             at += step.consumed;
             match step.event {
@@ -50,7 +55,13 @@ fn run(role: Role, stream: &[u8], sizes: &[usize], expect: &[RequestKind]) -> Ve
                 }
                 Some(Event::Head(h)) => {
                     assert_eq!(step.section, Section::Head);
-                    push(Ev::Head(h.raw().split(|&b| b == b'\n').next().unwrap_or(b"").to_vec()))
+                    push(Ev::Head(
+                        h.raw()
+                            .split(|&b| b == b'\n')
+                            .next()
+                            .unwrap_or(b"")
+                            .to_vec(),
+                    ))
                 }
                 Some(Event::Body(r)) => push(Ev::Body(input[r].to_vec())),
                 Some(Event::Trailer(r)) => push(Ev::Trailer(input[r].to_vec())),
@@ -89,7 +100,13 @@ fn content_length_and_keep_alive_pipelining() {
     let s = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_eq!(
         whole(Role::Request, s),
-        vec![head("POST /a HTTP/1.1\r"), body(b"hello"), Ev::End, head("GET /b HTTP/1.1\r"), Ev::End]
+        vec![
+            head("POST /a HTTP/1.1\r"),
+            body(b"hello"),
+            Ev::End,
+            head("GET /b HTTP/1.1\r"),
+            Ev::End
+        ]
     );
 }
 
@@ -98,14 +115,22 @@ fn chunked_with_extensions_and_trailers() {
     let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=val\r\nhello\r\n6 ; x\r\n world\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\n";
     assert_eq!(
         whole(Role::Response, s),
-        vec![head("HTTP/1.1 200 OK\r"), body(b"hello world"), Ev::Trailer(b"X-Sum: 1X-B: 2".to_vec()), Ev::End]
+        vec![
+            head("HTTP/1.1 200 OK\r"),
+            body(b"hello world"),
+            Ev::Trailer(b"X-Sum: 1X-B: 2".to_vec()),
+            Ev::End
+        ]
     );
 }
 
 #[test]
 fn close_delimited_response_ends_at_eof() {
     let s = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end";
-    assert_eq!(whole(Role::Response, s), vec![head("HTTP/1.0 200 OK\r"), body(b"until the end"), Ev::End]);
+    assert_eq!(
+        whole(Role::Response, s),
+        vec![head("HTTP/1.0 200 OK\r"), body(b"until the end"), Ev::End]
+    );
 }
 
 #[test]
@@ -113,43 +138,80 @@ fn responses_without_body() {
     let s = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 99\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n";
     assert_eq!(
         whole(Role::Response, s),
-        vec![head("HTTP/1.1 100 Continue\r"), Ev::End, head("HTTP/1.1 204 No Content\r"), Ev::End, head("HTTP/1.1 304 Not Modified\r"), Ev::End]
+        vec![
+            head("HTTP/1.1 100 Continue\r"),
+            Ev::End,
+            head("HTTP/1.1 204 No Content\r"),
+            Ev::End,
+            head("HTTP/1.1 304 Not Modified\r"),
+            Ev::End
+        ]
     );
     let head_response = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     assert_eq!(
-        run(Role::Response, head_response, &[head_response.len()], &[RequestKind::Head, RequestKind::Other]),
-        vec![head("HTTP/1.1 200 OK\r"), Ev::End, head("HTTP/1.1 200 OK\r"), body(b"ok"), Ev::End]
+        run(
+            Role::Response,
+            head_response,
+            &[head_response.len()],
+            &[RequestKind::Head, RequestKind::Other]
+        ),
+        vec![
+            head("HTTP/1.1 200 OK\r"),
+            Ev::End,
+            head("HTTP/1.1 200 OK\r"),
+            body(b"ok"),
+            Ev::End
+        ]
     );
 }
 
 #[test]
 fn connect_and_upgrade_become_tunnels() {
-    let req = b"CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n\x16\x03\x01binary";
+    let req =
+        b"CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n\x16\x03\x01binary";
     assert_eq!(
         whole(Role::Request, req),
-        vec![head("CONNECT api.example:443 HTTP/1.1\r"), Ev::End, Ev::Tunnel(b"\x16\x03\x01binary".to_vec())]
+        vec![
+            head("CONNECT api.example:443 HTTP/1.1\r"),
+            Ev::End,
+            Ev::Tunnel(b"\x16\x03\x01binary".to_vec())
+        ]
     );
     let res = b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03server";
     assert_eq!(
         run(Role::Response, res, &[res.len()], &[RequestKind::Connect]),
-        vec![head("HTTP/1.1 200 Connection established\r"), Ev::End, Ev::Tunnel(b"\x16\x03\x03server".to_vec())]
+        vec![
+            head("HTTP/1.1 200 Connection established\r"),
+            Ev::End,
+            Ev::Tunnel(b"\x16\x03\x03server".to_vec())
+        ]
     );
     let ws = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello";
     assert_eq!(
         whole(Role::Response, ws),
-        vec![head("HTTP/1.1 101 Switching Protocols\r"), Ev::End, Ev::Tunnel(b"\x81\x05hello".to_vec())]
+        vec![
+            head("HTTP/1.1 101 Switching Protocols\r"),
+            Ev::End,
+            Ev::Tunnel(b"\x81\x05hello".to_vec())
+        ]
     );
 }
 
 #[test]
 fn empty_lines_before_a_request_are_ignored() {
-    assert_eq!(whole(Role::Request, b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), vec![head("GET / HTTP/1.1\r"), Ev::End]);
+    assert_eq!(
+        whole(Role::Request, b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        vec![head("GET / HTTP/1.1\r"), Ev::End]
+    );
 }
 
 fn error_of(role: Role, s: &[u8]) -> FramingError {
     match whole(role, s).pop() {
         Some(Ev::Error(e)) => e,
-        other => panic!("expected an error for {:?}, got {other:?}", String::from_utf8_lossy(s)),
+        other => panic!(
+            "expected an error for {:?}, got {other:?}",
+            String::from_utf8_lossy(s)
+        ),
     }
 }
 
@@ -173,10 +235,18 @@ fn ambiguous_framing_is_an_error() {
         (b"GARBAGE\r\n\r\n", MalformedHead("invalid token in start line")),
     ];
     for (input, expected) in cases {
-        assert_eq!(&error_of(Role::Request, input), expected, "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            &error_of(Role::Request, input),
+            expected,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
     assert_eq!(
-        error_of(Role::Response, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        error_of(
+            Role::Response,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
         TransferEncodingWithContentLength
     );
 }
@@ -188,7 +258,10 @@ fn limits_are_typed_errors() {
     big.extend_from_slice(b"\r\n\r\n");
     assert_eq!(error_of(Role::Request, &big), FramingError::HeadTooLarge);
     // Also when the head arrives a byte at a time: the buffer never grows past the limit.
-    assert_eq!(run(Role::Request, &big, &[1], &[]).pop(), Some(Ev::Error(FramingError::HeadTooLarge)));
+    assert_eq!(
+        run(Role::Request, &big, &[1], &[]).pop(),
+        Some(Ev::Error(FramingError::HeadTooLarge))
+    );
 
     let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
     for i in 0..101 {
@@ -197,22 +270,36 @@ fn limits_are_typed_errors() {
     many.extend_from_slice(b"\r\n");
     assert_eq!(error_of(Role::Request, &many), FramingError::TooManyHeaders);
 
-    let mut long_ext = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
+    let mut long_ext =
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
     long_ext.resize(long_ext.len() + 5000, b'e');
-    assert_eq!(error_of(Role::Request, &long_ext), FramingError::ChunkLineTooLong);
+    assert_eq!(
+        error_of(Role::Request, &long_ext),
+        FramingError::ChunkLineTooLong
+    );
 }
 
 #[test]
 fn truncated_messages_are_errors_at_eof() {
-    assert_eq!(error_of(Role::Request, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nshort"), FramingError::UnexpectedEof);
-    assert_eq!(error_of(Role::Request, b"GET / HTTP/1.1\r\nHost"), FramingError::UnexpectedEof);
+    assert_eq!(
+        error_of(
+            Role::Request,
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nshort"
+        ),
+        FramingError::UnexpectedEof
+    );
+    assert_eq!(
+        error_of(Role::Request, b"GET / HTTP/1.1\r\nHost"),
+        FramingError::UnexpectedEof
+    );
     assert_eq!(whole(Role::Request, b""), vec![]);
 }
 
 #[test]
 fn after_an_error_nothing_more_is_consumed() {
     let mut framer = Framer::new(Role::Request);
-    let step = framer.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+    let step = framer
+        .feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
     assert!(matches!(step.event, Some(Event::Error(_))));
     assert_eq!(step.consumed, 0);
     let again = framer.feed(b"GET / HTTP/1.1\r\n\r\n");
@@ -223,7 +310,9 @@ fn after_an_error_nothing_more_is_consumed() {
 fn head_exposes_fields() {
     let mut framer = Framer::new(Role::Request);
     let step = framer.feed(b"GET http://a.example:8080/p?q=1 HTTP/1.1\r\nHost: a.example:8080\r\nConnection: close\r\nX-A: 1\r\n\r\n");
-    let Some(Event::Head(h)) = step.event else { panic!("head expected") };
+    let Some(Event::Head(h)) = step.event else {
+        panic!("head expected")
+    };
     assert_eq!(h.method(), b"GET");
     assert_eq!(h.target(), b"http://a.example:8080/p?q=1");
     assert_eq!(h.header("x-a"), Some(&b"1"[..]));
@@ -238,11 +327,19 @@ fn message_stream() -> impl Strategy<Value = Vec<u8>> {
         let mut m = Vec::new();
         match kind {
             0 => {
-                m.extend_from_slice(format!("POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+                m.extend_from_slice(
+                    format!(
+                        "POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
                 m.extend_from_slice(&body);
             }
             1 => {
-                m.extend_from_slice(b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+                m.extend_from_slice(
+                    b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                );
                 for piece in body.chunks(chunk) {
                     m.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
                     m.extend_from_slice(piece);
@@ -288,7 +385,10 @@ proptest! {
 fn regression_trailer_cr_at_start_of_a_feed() {
     let s = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: v\r\n\r\n";
     let cr = s.len() - 4;
-    assert_eq!(run(Role::Request, s, &[cr, 100], &[]), whole(Role::Request, s));
+    assert_eq!(
+        run(Role::Request, s, &[cr, 100], &[]),
+        whole(Role::Request, s)
+    );
 }
 
 /// Regression (found by `mutated_streams_split_the_same`): a bare LF in a trailer line reported
@@ -297,8 +397,15 @@ fn regression_trailer_cr_at_start_of_a_feed() {
 fn regression_bare_lf_in_trailer_is_split_invariant() {
     let s = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT:\nx\r\n\r\n";
     let expected = whole(Role::Request, s);
-    assert_eq!(expected.last(), Some(&Ev::Error(FramingError::InvalidTrailer)));
+    assert_eq!(
+        expected.last(),
+        Some(&Ev::Error(FramingError::InvalidTrailer))
+    );
     for split in 1..s.len() {
-        assert_eq!(run(Role::Request, s, &[split, 100], &[]), expected, "split at {split}");
+        assert_eq!(
+            run(Role::Request, s, &[split, 100], &[]),
+            expected,
+            "split at {split}"
+        );
     }
 }

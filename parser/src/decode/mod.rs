@@ -61,18 +61,29 @@ impl BodyDecoder {
         BodyDecoder {
             layers,
             normaliser: Normaliser::new(form),
-            outcome: BodyOutcome { unknown_encoding: unknown, ..Default::default() },
+            outcome: BodyOutcome {
+                unknown_encoding: unknown,
+                ..Default::default()
+            },
             stopped: false,
         }
     }
 
     /// Feeds raw body bytes (transfer framing already removed).
-    pub fn push(&mut self, registry: &Registry, scanner: &mut StreamScanner, data: &[u8], out: &mut Vec<RawMatch>) {
+    pub fn push(
+        &mut self,
+        registry: &Registry,
+        scanner: &mut StreamScanner,
+        data: &[u8],
+        out: &mut Vec<RawMatch>,
+    ) {
         if self.stopped {
             return;
         }
         let normaliser = &mut self.normaliser;
-        let mut sink = |decoded: &[u8]| normaliser.push(decoded, &mut |text| scanner.push(registry, text, out));
+        let mut sink = |decoded: &[u8]| {
+            normaliser.push(decoded, &mut |text| scanner.push(registry, text, out))
+        };
         match decode_layers(&mut self.layers, data, &mut sink) {
             Ok(true) => {}
             Ok(false) => {
@@ -92,9 +103,15 @@ impl BodyDecoder {
     }
 
     /// The body ended: flushes and confirms the rest.
-    pub fn finish(&mut self, registry: &Registry, scanner: &mut StreamScanner, out: &mut Vec<RawMatch>) -> BodyOutcome {
+    pub fn finish(
+        &mut self,
+        registry: &Registry,
+        scanner: &mut StreamScanner,
+        out: &mut Vec<RawMatch>,
+    ) -> BodyOutcome {
         if !self.stopped {
-            self.normaliser.finish(&mut |text| scanner.push(registry, text, out));
+            self.normaliser
+                .finish(&mut |text| scanner.push(registry, text, out));
         }
         scanner.finish(registry, out);
         self.outcome.truncated |= scanner.truncated();
@@ -102,7 +119,11 @@ impl BodyDecoder {
     }
 }
 
-fn decode_layers(layers: &mut [Layer], data: &[u8], sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<bool, DecodeError> {
+fn decode_layers(
+    layers: &mut [Layer],
+    data: &[u8],
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<bool, DecodeError> {
     match layers.split_first_mut() {
         None => Ok(sink(data)),
         Some((first, rest)) => {

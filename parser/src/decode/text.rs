@@ -23,7 +23,9 @@ impl TextForm {
         let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
         let media = crate::framing_trim(media).to_ascii_lowercase();
         if media == b"application/x-www-form-urlencoded" {
-            TextForm::Percent { plus_is_space: true }
+            TextForm::Percent {
+                plus_is_space: true,
+            }
         } else if media.ends_with(b"/json")
             || media.ends_with(b"+json")
             || media == b"text/event-stream"
@@ -49,14 +51,21 @@ pub struct Normaliser {
 impl Normaliser {
     /// A normaliser for a text form.
     pub fn new(form: TextForm) -> Self {
-        Normaliser { form, pending: [0; 12], pending_len: 0, scratch: Vec::new() }
+        Normaliser {
+            form,
+            pending: [0; 12],
+            pending_len: 0,
+            scratch: Vec::new(),
+        }
     }
 
     /// Normalises `input`, passing decoded pieces to `out`; returns `false` if `out` did.
     pub fn push(&mut self, input: &[u8], out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         match self.form {
             TextForm::Raw => out(input),
-            TextForm::Percent { plus_is_space } => self.push_escaped(input, out, &|rest| percent_escape(rest, plus_is_space)),
+            TextForm::Percent { plus_is_space } => {
+                self.push_escaped(input, out, &|rest| percent_escape(rest, plus_is_space))
+            }
             TextForm::Json => self.push_escaped(input, out, &json_escape),
         }
     }
@@ -74,7 +83,9 @@ impl Normaliser {
         escape: &dyn Fn(&[u8]) -> Escape,
     ) -> bool {
         let special: &[u8] = match self.form {
-            TextForm::Percent { plus_is_space: true } => b"%+",
+            TextForm::Percent {
+                plus_is_space: true,
+            } => b"%+",
             TextForm::Percent { .. } => b"%%",
             _ => b"\\\\",
         };
@@ -145,20 +156,36 @@ enum Escape {
     /// More bytes are needed to decide.
     Incomplete,
     /// `used` input bytes became `bytes[..len]` (invalid escapes decode to themselves).
-    Decoded { used: usize, bytes: [u8; 4], len: usize },
+    Decoded {
+        used: usize,
+        bytes: [u8; 4],
+        len: usize,
+    },
 }
 
 fn literal(b: u8) -> Escape {
-    Escape::Decoded { used: 1, bytes: [b, 0, 0, 0], len: 1 }
+    Escape::Decoded {
+        used: 1,
+        bytes: [b, 0, 0, 0],
+        len: 1,
+    }
 }
 
 fn percent_escape(s: &[u8], plus_is_space: bool) -> Escape {
     match s {
-        [b'+', ..] if plus_is_space => Escape::Decoded { used: 1, bytes: [b' ', 0, 0, 0], len: 1 },
+        [b'+', ..] if plus_is_space => Escape::Decoded {
+            used: 1,
+            bytes: [b' ', 0, 0, 0],
+            len: 1,
+        },
         [b'%'] | [b'%', _] if s.get(1).is_none_or(u8::is_ascii_hexdigit) => Escape::Incomplete,
         [b'%', h, l, ..] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
             let value = (hex(*h) << 4) | hex(*l);
-            Escape::Decoded { used: 3, bytes: [value, 0, 0, 0], len: 1 }
+            Escape::Decoded {
+                used: 3,
+                bytes: [value, 0, 0, 0],
+                len: 1,
+            }
         }
         _ => literal(s[0]),
     }
@@ -172,11 +199,19 @@ fn hex4(s: &[u8]) -> Option<u32> {
     if s.len() < 4 || !s[..4].iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    Some(s[..4].iter().fold(0u32, |v, &b| (v << 4) | u32::from(hex(b))))
+    Some(
+        s[..4]
+            .iter()
+            .fold(0u32, |v, &b| (v << 4) | u32::from(hex(b))),
+    )
 }
 
 fn json_escape(s: &[u8]) -> Escape {
-    let simple = |b: u8| Escape::Decoded { used: 2, bytes: [b, 0, 0, 0], len: 1 };
+    let simple = |b: u8| Escape::Decoded {
+        used: 2,
+        bytes: [b, 0, 0, 0],
+        len: 1,
+    };
     match s {
         [b'\\'] => Escape::Incomplete,
         [b'\\', b'"' | b'\\' | b'/', ..] => simple(s[1]),
@@ -189,7 +224,9 @@ fn json_escape(s: &[u8]) -> Escape {
             if rest.len() < 4 && rest.iter().all(u8::is_ascii_hexdigit) {
                 return Escape::Incomplete;
             }
-            let Some(unit) = hex4(rest) else { return literal(b'\\') };
+            let Some(unit) = hex4(rest) else {
+                return literal(b'\\');
+            };
             let (code, used) = if (0xD800..0xDC00).contains(&unit) {
                 // A high surrogate needs its low half: `\uD83D\uDE00`.
                 let tail = &rest[4..];
@@ -206,7 +243,9 @@ fn json_escape(s: &[u8]) -> Escape {
             } else {
                 (unit, 6)
             };
-            let Some(c) = char::from_u32(code) else { return literal(b'\\') };
+            let Some(c) = char::from_u32(code) else {
+                return literal(b'\\');
+            };
             let mut bytes = [0u8; 4];
             let len = c.encode_utf8(&mut bytes).len();
             Escape::Decoded { used, bytes, len }

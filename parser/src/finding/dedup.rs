@@ -21,13 +21,23 @@ impl Dedup {
     /// Dedup within `window_ms` milliseconds, remembering at most `capacity` keys (the oldest
     /// are forgotten first, which can only cause a duplicate to be written, never a loss).
     pub fn new(window_ms: u64, capacity: usize) -> Self {
-        Dedup { window_ms, capacity: capacity.max(1), last_seen: HashMap::new(), order: VecDeque::new() }
+        Dedup {
+            window_ms,
+            capacity: capacity.max(1),
+            last_seen: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     /// The dedup key of a finding.
     pub fn key(pattern: &str, direction: &str, dest: &str, match_digest: &[u8; 32]) -> [u8; 32] {
         let mut h = Sha256::new();
-        for part in [pattern.as_bytes(), direction.as_bytes(), dest.as_bytes(), match_digest] {
+        for part in [
+            pattern.as_bytes(),
+            direction.as_bytes(),
+            dest.as_bytes(),
+            match_digest,
+        ] {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part);
         }
@@ -64,7 +74,11 @@ impl Dedup {
     }
 
     fn expire(&mut self, now_ms: u64) {
-        while self.order.front().is_some_and(|&(_, t)| now_ms.saturating_sub(t) >= self.window_ms) {
+        while self
+            .order
+            .front()
+            .is_some_and(|&(_, t)| now_ms.saturating_sub(t) >= self.window_ms)
+        {
             self.forget_oldest();
         }
     }

@@ -19,18 +19,25 @@ pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
     let mut text: &[u8] = &m.context;
     let mut within = m.within.clone();
     if m.cut.1 {
-        let keep = text[within.end..].iter().rposition(|&b| !is_token_char(b)).map_or(within.end, |i| within.end + i + 1);
+        let keep = text[within.end..]
+            .iter()
+            .rposition(|&b| !is_token_char(b))
+            .map_or(within.end, |i| within.end + i + 1);
         text = &text[..keep];
     }
     if m.cut.0 {
-        let drop = text[..within.start].iter().position(|&b| !is_token_char(b)).unwrap_or(within.start);
+        let drop = text[..within.start]
+            .iter()
+            .position(|&b| !is_token_char(b))
+            .unwrap_or(within.start);
         text = &text[drop..];
         within = within.start - drop..within.end - drop;
     }
-    let mut replace: Vec<(Range<usize>, &str)> = find_all_unchecked(registry, registry.redaction_index(), text)
-        .into_iter()
-        .map(|(rule, range)| (range, registry.rule(rule).id.as_str()))
-        .collect();
+    let mut replace: Vec<(Range<usize>, &str)> =
+        find_all_unchecked(registry, registry.redaction_index(), text)
+            .into_iter()
+            .map(|(rule, range)| (range, registry.rule(rule).id.as_str()))
+            .collect();
     if registry.rule(m.rule).threat == ThreatType::Exfil {
         replace.push((within, registry.rule(m.rule).id.as_str()));
     }
@@ -56,12 +63,22 @@ fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String 
         }
         let start = range.start.max(pos);
         // Token characters glued to a redacted match are part of the same secret.
-        let glued_start = text[pos..start].iter().rposition(|&b| !is_token_char(b)).map_or(pos, |i| pos + i + 1);
-        let gap_end = if glued_start < start { glued_start } else { start };
+        let glued_start = text[pos..start]
+            .iter()
+            .rposition(|&b| !is_token_char(b))
+            .map_or(pos, |i| pos + i + 1);
+        let gap_end = if glued_start < start {
+            glued_start
+        } else {
+            start
+        };
         render_gap(&text[pos..gap_end], &mut out);
         let _ = write!(out, "[REDACTED:{id}]");
         pos = range.end;
-        let glued_end = text[pos..].iter().position(|&b| !is_token_char(b)).map_or(text.len(), |i| pos + i);
+        let glued_end = text[pos..]
+            .iter()
+            .position(|&b| !is_token_char(b))
+            .map_or(text.len(), |i| pos + i);
         pos = glued_end;
     }
     render_gap(&text[pos..], &mut out);
@@ -78,7 +95,15 @@ fn render_gap(gap: &[u8], out: &mut String) {
             i += run;
             continue;
         }
-        let end = if run > 0 { i + run } else { i + 1 + gap[i + 1..].iter().take_while(|&&b| !is_token_char(b)).count() };
+        let end = if run > 0 {
+            i + run
+        } else {
+            i + 1
+                + gap[i + 1..]
+                    .iter()
+                    .take_while(|&&b| !is_token_char(b))
+                    .count()
+        };
         render_bytes(&gap[i..end], out);
         i = end;
     }

@@ -57,7 +57,11 @@ pub(crate) struct ChunkedDecoder {
 
 impl ChunkedDecoder {
     pub(crate) fn new() -> Self {
-        ChunkedDecoder { state: State::Size { size: 0, digits: 0 }, line_len: 0, trailer_len: 0 }
+        ChunkedDecoder {
+            state: State::Size { size: 0, digits: 0 },
+            line_len: 0,
+            trailer_len: 0,
+        }
     }
 
     /// Consumes a prefix of `input`; returns how much and what it was.
@@ -65,16 +69,25 @@ impl ChunkedDecoder {
         let mut i = 0;
         while i < input.len() {
             if let State::Data { remaining } = self.state {
-                let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len() - i);
+                let take = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len() - i);
                 let left = remaining - take as u64;
-                self.state = if left == 0 { State::DataCr } else { State::Data { remaining: left } };
+                self.state = if left == 0 {
+                    State::DataCr
+                } else {
+                    State::Data { remaining: left }
+                };
                 return Ok((i + take, ChunkOutput::Data(i..i + take)));
             }
-            if self.state == State::TrailerStart && !matches!(input[i], b'\r' | b'\n' | b' ' | b'\t') {
+            if self.state == State::TrailerStart
+                && !matches!(input[i], b'\r' | b'\n' | b' ' | b'\t')
+            {
                 self.state = State::TrailerLine;
             }
             if self.state == State::TrailerLine {
-                let line_end = memchr::memchr2(b'\r', b'\n', &input[i..]).map_or(input.len(), |p| i + p);
+                let line_end =
+                    memchr::memchr2(b'\r', b'\n', &input[i..]).map_or(input.len(), |p| i + p);
                 let bare_lf = input.get(line_end) == Some(&b'\n');
                 if bare_lf && line_end == i {
                     return Err(FramingError::InvalidTrailer);
@@ -113,7 +126,10 @@ impl ChunkedDecoder {
 
     /// Advances over one framing byte.
     fn step(&mut self, byte: u8) -> Result<State, FramingError> {
-        if matches!(self.state, State::Size { .. } | State::SizeLws { .. } | State::Extension { .. }) {
+        if matches!(
+            self.state,
+            State::Size { .. } | State::SizeLws { .. } | State::Extension { .. }
+        ) {
             self.line_len += 1;
             if self.line_len > MAX_CHUNK_LINE_BYTES {
                 return Err(FramingError::ChunkLineTooLong);
@@ -126,15 +142,23 @@ impl ChunkedDecoder {
                     .checked_mul(16)
                     .and_then(|s| s.checked_add(digit))
                     .ok_or(FramingError::InvalidChunkSize)?;
-                State::Size { size, digits: digits.saturating_add(1) }
+                State::Size {
+                    size,
+                    digits: digits.saturating_add(1),
+                }
             }
             (State::Size { digits: 0, .. }, _) => return Err(FramingError::InvalidChunkSize),
-            (State::Size { size, .. } | State::SizeLws { size }, b' ' | b'\t') => State::SizeLws { size },
-            (State::Size { size, .. } | State::SizeLws { size }, b';') => State::Extension { size },
-            (State::Size { size, .. } | State::SizeLws { size } | State::Extension { size }, b'\r') => {
-                State::SizeLf { size }
+            (State::Size { size, .. } | State::SizeLws { size }, b' ' | b'\t') => {
+                State::SizeLws { size }
             }
-            (State::Extension { size }, b'\t' | b' '..=b'~' | 0x80..=0xff) => State::Extension { size },
+            (State::Size { size, .. } | State::SizeLws { size }, b';') => State::Extension { size },
+            (
+                State::Size { size, .. } | State::SizeLws { size } | State::Extension { size },
+                b'\r',
+            ) => State::SizeLf { size },
+            (State::Extension { size }, b'\t' | b' '..=b'~' | 0x80..=0xff) => {
+                State::Extension { size }
+            }
             (State::SizeLf { size }, b'\n') => {
                 self.line_len = 0;
                 if size == 0 {

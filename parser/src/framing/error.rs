@@ -43,7 +43,9 @@ impl FramingError {
             Self::MalformedHead(what) => what,
             Self::ObsoleteLineFolding => "obsolete header line folding",
             Self::InvalidContentLength => "invalid or conflicting Content-Length",
-            Self::TransferEncodingWithContentLength => "Transfer-Encoding together with Content-Length",
+            Self::TransferEncodingWithContentLength => {
+                "Transfer-Encoding together with Content-Length"
+            }
             Self::InvalidTransferEncoding => "Transfer-Encoding must end in a single chunked",
             Self::DuplicateHost => "more than one Host header field",
             Self::InvalidChunkSize => "invalid chunk size line",

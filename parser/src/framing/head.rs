@@ -30,8 +30,14 @@ pub enum BodyKind {
 /// The start line of a head.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum StartLine {
-    Request { method: Range<usize>, target: Range<usize> },
-    Response { status: u16, reason: Range<usize> },
+    Request {
+        method: Range<usize>,
+        target: Range<usize>,
+    },
+    Response {
+        status: u16,
+        reason: Range<usize>,
+    },
 }
 
 /// One header field as ranges into [`Head::raw`].
@@ -63,8 +69,12 @@ impl Head {
             Role::Request => {
                 let mut req = httparse::Request::new(&mut fields);
                 complete(req.parse(&raw), &raw)?;
-                let method = req.method.ok_or(FramingError::MalformedHead("missing method"))?;
-                let target = req.path.ok_or(FramingError::MalformedHead("missing request target"))?;
+                let method = req
+                    .method
+                    .ok_or(FramingError::MalformedHead("missing method"))?;
+                let target = req
+                    .path
+                    .ok_or(FramingError::MalformedHead("missing request target"))?;
                 let start = StartLine::Request {
                     method: range_of(method.as_bytes()),
                     target: range_of(target.as_bytes()),
@@ -74,16 +84,30 @@ impl Head {
             Role::Response => {
                 let mut res = httparse::Response::new(&mut fields);
                 complete(res.parse(&raw), &raw)?;
-                let status = res.code.ok_or(FramingError::MalformedHead("missing status code"))?;
+                let status = res
+                    .code
+                    .ok_or(FramingError::MalformedHead("missing status code"))?;
                 let reason = res.reason.map_or(0..0, |r| range_of(r.as_bytes()));
-                (StartLine::Response { status, reason }, res.version.unwrap_or(1), res.headers.len())
+                (
+                    StartLine::Response { status, reason },
+                    res.version.unwrap_or(1),
+                    res.headers.len(),
+                )
             }
         };
         let headers = fields[..parsed]
             .iter()
-            .map(|h| HeaderIndices { name: range_of(h.name.as_bytes()), value: range_of(h.value) })
+            .map(|h| HeaderIndices {
+                name: range_of(h.name.as_bytes()),
+                value: range_of(h.value),
+            })
             .collect();
-        Ok(Head { raw, start, minor_version, headers })
+        Ok(Head {
+            raw,
+            start,
+            minor_version,
+            headers,
+        })
     }
 
     /// The head exactly as it was received, blank line included.
@@ -138,17 +162,23 @@ impl Head {
 
     /// All header fields in order, as (name, value) byte slices.
     pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.headers.iter().map(|h| (&self.raw[h.name.clone()], &self.raw[h.value.clone()]))
+        self.headers
+            .iter()
+            .map(|h| (&self.raw[h.name.clone()], &self.raw[h.value.clone()]))
     }
 
     /// Byte ranges of each header line (`name: value`, without line ending) within [`Head::raw`].
     pub fn header_line_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        self.headers.iter().map(|h| h.name.start..h.value.end.max(h.name.end))
+        self.headers
+            .iter()
+            .map(|h| h.name.start..h.value.end.max(h.name.end))
     }
 
     /// Values of every header field with this name (ASCII case-insensitive).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers().filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        self.headers()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// The first value of a header field (ASCII case-insensitive).
@@ -158,7 +188,8 @@ impl Head {
 
     /// Whether any comma-separated element of the named header equals `token` (case-insensitive).
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.header_values(name).any(|v| tokens(v).any(|t| t.eq_ignore_ascii_case(token.as_bytes())))
+        self.header_values(name)
+            .any(|v| tokens(v).any(|t| t.eq_ignore_ascii_case(token.as_bytes())))
     }
 
     /// Whether the connection stays open after this message (HTTP/1.1 default, `Connection` header).
@@ -194,9 +225,17 @@ impl Head {
             return Ok(BodyKind::Empty);
         }
         if has_te {
-            let codings: Vec<&[u8]> = self.header_values("transfer-encoding").flat_map(tokens).collect();
-            let chunked = codings.iter().filter(|c| c.eq_ignore_ascii_case(b"chunked")).count();
-            let last_chunked = codings.last().is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
+            let codings: Vec<&[u8]> = self
+                .header_values("transfer-encoding")
+                .flat_map(tokens)
+                .collect();
+            let chunked = codings
+                .iter()
+                .filter(|c| c.eq_ignore_ascii_case(b"chunked"))
+                .count();
+            let last_chunked = codings
+                .last()
+                .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
             return match (role, chunked, last_chunked) {
                 (_, 1, true) => Ok(BodyKind::Chunked),
                 (Role::Response, 0, _) => Ok(BodyKind::UntilClose),
@@ -254,11 +293,21 @@ fn complete(status: httparse::Result<usize>, raw: &[u8]) -> Result<(), FramingEr
         Ok(httparse::Status::Complete(n)) if n == raw.len() => Ok(()),
         Ok(_) => Err(FramingError::MalformedHead("malformed header section")),
         Err(httparse::Error::TooManyHeaders) => Err(FramingError::TooManyHeaders),
-        Err(httparse::Error::HeaderName) if has_obs_fold(raw) => Err(FramingError::ObsoleteLineFolding),
-        Err(httparse::Error::HeaderName) => Err(FramingError::MalformedHead("invalid header field name")),
-        Err(httparse::Error::HeaderValue) => Err(FramingError::MalformedHead("invalid header field value")),
-        Err(httparse::Error::Token) => Err(FramingError::MalformedHead("invalid token in start line")),
-        Err(httparse::Error::Version) => Err(FramingError::MalformedHead("unsupported HTTP version")),
+        Err(httparse::Error::HeaderName) if has_obs_fold(raw) => {
+            Err(FramingError::ObsoleteLineFolding)
+        }
+        Err(httparse::Error::HeaderName) => {
+            Err(FramingError::MalformedHead("invalid header field name"))
+        }
+        Err(httparse::Error::HeaderValue) => {
+            Err(FramingError::MalformedHead("invalid header field value"))
+        }
+        Err(httparse::Error::Token) => {
+            Err(FramingError::MalformedHead("invalid token in start line"))
+        }
+        Err(httparse::Error::Version) => {
+            Err(FramingError::MalformedHead("unsupported HTTP version"))
+        }
         Err(httparse::Error::Status) => Err(FramingError::MalformedHead("invalid status code")),
         Err(httparse::Error::NewLine) => Err(FramingError::MalformedHead("invalid line ending")),
     }
@@ -266,17 +315,27 @@ fn complete(status: httparse::Result<usize>, raw: &[u8]) -> Result<(), FramingEr
 
 /// Whether a line after the start line begins with white space (obs-fold).
 fn has_obs_fold(raw: &[u8]) -> bool {
-    raw.windows(2).any(|w| w[0] == b'\n' && (w[1] == b' ' || w[1] == b'\t'))
+    raw.windows(2)
+        .any(|w| w[0] == b'\n' && (w[1] == b' ' || w[1] == b'\t'))
 }
 
 /// Comma-separated list elements with optional white space removed, empty ones skipped.
 pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
 }
 
 pub(crate) fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 

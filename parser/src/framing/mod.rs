@@ -32,8 +32,8 @@ use std::ops::Range;
 
 use chunked::{ChunkOutput, ChunkedDecoder};
 pub use error::FramingError;
-pub use head::{BodyKind, Head, RequestKind, Role};
 pub(crate) use head::{tokens, trim};
+pub use head::{BodyKind, Head, RequestKind, Role};
 pub use limits::*;
 
 /// What happened in one [`Framer::feed`] call.
@@ -79,11 +79,15 @@ pub struct Step {
 #[derive(Clone, Debug)]
 enum State {
     Head,
-    Length { remaining: u64 },
+    Length {
+        remaining: u64,
+    },
     Chunked(ChunkedDecoder),
     UntilClose,
     /// The message is complete; `End` is reported next, then the framer moves to `after`.
-    End { tunnel: bool },
+    End {
+        tunnel: bool,
+    },
     Tunnel,
     Failed,
 }
@@ -102,7 +106,13 @@ pub struct Framer {
 impl Framer {
     /// A framer for requests (client → server) or responses (server → client).
     pub fn new(role: Role) -> Self {
-        Framer { role, state: State::Head, head_buf: Vec::new(), pending: VecDeque::new(), tunnel_after: false }
+        Framer {
+            role,
+            state: State::Head,
+            head_buf: Vec::new(),
+            pending: VecDeque::new(),
+            tunnel_after: false,
+        }
     }
 
     /// The role this framer parses.
@@ -143,10 +153,14 @@ impl Framer {
                 if input.is_empty() {
                     return step(0, Section::Body, None);
                 }
-                let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(input.len());
+                let take = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
                 *remaining -= take as u64;
                 if *remaining == 0 {
-                    self.state = State::End { tunnel: self.tunnel_after };
+                    self.state = State::End {
+                        tunnel: self.tunnel_after,
+                    };
                 }
                 step(take, Section::Body, Some(Event::Body(0..take)))
             }
@@ -155,20 +169,30 @@ impl Framer {
                 Ok((n, ChunkOutput::Data(r))) => step(n, Section::Body, Some(Event::Body(r))),
                 Ok((n, ChunkOutput::Trailer(r))) => step(n, Section::Body, Some(Event::Trailer(r))),
                 Ok((n, ChunkOutput::Done)) => {
-                    self.state = State::End { tunnel: self.tunnel_after };
+                    self.state = State::End {
+                        tunnel: self.tunnel_after,
+                    };
                     step(n, Section::Body, None).or_continue(self)
                 }
                 Err(e) => self.fail(e),
             },
             State::UntilClose if input.is_empty() => step(0, Section::Body, None),
-            State::UntilClose => step(input.len(), Section::Body, Some(Event::Body(0..input.len()))),
+            State::UntilClose => step(
+                input.len(),
+                Section::Body,
+                Some(Event::Body(0..input.len())),
+            ),
             State::End { tunnel } => {
                 self.state = if *tunnel { State::Tunnel } else { State::Head };
                 self.tunnel_after = false;
                 step(0, Section::Body, Some(Event::End))
             }
             State::Tunnel if input.is_empty() => step(0, Section::Tunnel, None),
-            State::Tunnel => step(input.len(), Section::Tunnel, Some(Event::Tunnel(0..input.len()))),
+            State::Tunnel => step(
+                input.len(),
+                Section::Tunnel,
+                Some(Event::Tunnel(0..input.len())),
+            ),
             State::Failed => step(0, Section::Body, None),
         }
     }
@@ -194,7 +218,10 @@ impl Framer {
         let mut skipped = 0;
         if self.head_buf.is_empty() {
             // RFC 9112 §2.2: ignore empty lines before a request line.
-            skipped = input.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+            skipped = input
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
         }
         let data = &input[skipped..];
         let Some(end) = find_head_end(&self.head_buf, data) else {
@@ -217,7 +244,9 @@ impl Framer {
         let request = match self.role {
             Role::Request => RequestKind::of_method(head.method()),
             // Interim (1xx other than 101) responses leave the request outstanding.
-            Role::Response if matches!(head.status(), Some(100..=199)) && head.status() != Some(101) => {
+            Role::Response
+                if matches!(head.status(), Some(100..=199)) && head.status() != Some(101) =>
+            {
                 self.pending.front().copied().unwrap_or(RequestKind::Other)
             }
             Role::Response => self.pending.pop_front().unwrap_or(RequestKind::Other),
@@ -229,11 +258,15 @@ impl Framer {
         self.tunnel_after = match (self.role, head.status()) {
             (Role::Request, _) => request == RequestKind::Connect,
             (Role::Response, Some(101)) => true,
-            (Role::Response, Some(status)) => request == RequestKind::Connect && (200..300).contains(&status),
+            (Role::Response, Some(status)) => {
+                request == RequestKind::Connect && (200..300).contains(&status)
+            }
             (Role::Response, None) => false,
         };
         self.state = match body {
-            BodyKind::Empty => State::End { tunnel: self.tunnel_after },
+            BodyKind::Empty => State::End {
+                tunnel: self.tunnel_after,
+            },
             BodyKind::Length(n) => State::Length { remaining: n },
             BodyKind::Chunked => State::Chunked(ChunkedDecoder::new()),
             BodyKind::UntilClose => State::UntilClose,
@@ -249,14 +282,22 @@ impl Framer {
 }
 
 fn step(consumed: usize, section: Section, event: Option<Event>) -> Step {
-    Step { consumed, section, event }
+    Step {
+        consumed,
+        section,
+        event,
+    }
 }
 
 impl Step {
     /// A step that finished a body reports `End` at once rather than waiting for more input.
     fn or_continue(self, framer: &mut Framer) -> Step {
         let next = framer.feed(&[]);
-        Step { consumed: self.consumed, section: self.section, event: next.event }
+        Step {
+            consumed: self.consumed,
+            section: self.section,
+            event: next.event,
+        }
     }
 }
 
@@ -271,10 +312,11 @@ fn find_head_end(buffered: &[u8], data: &[u8]) -> Option<usize> {
             buffered.len().checked_sub(back - i).map(|j| buffered[j])
         }
     };
-    memchr::memchr_iter(b'\n', data).find(|&i| match before(i, 1) {
-        Some(b'\n') => true,
-        Some(b'\r') => before(i, 2) == Some(b'\n'),
-        _ => false,
-    })
-    .map(|i| i + 1)
+    memchr::memchr_iter(b'\n', data)
+        .find(|&i| match before(i, 1) {
+            Some(b'\n') => true,
+            Some(b'\r') => before(i, 2) == Some(b'\n'),
+            _ => false,
+        })
+        .map(|i| i + 1)
 }

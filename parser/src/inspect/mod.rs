@@ -8,12 +8,16 @@ mod expected_use;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-pub use expected_use::{host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS};
+pub use expected_use::{
+    host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS,
+};
 
 use crate::decode::{BodyDecoder, Normaliser, TextForm};
 use crate::finding::{redact_snippet, timestamp, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
-use crate::scan::{Direction, Platform, RawMatch, Registry, RuleId, Severity, StreamScanner, ThreatType};
+use crate::scan::{
+    Direction, Platform, RawMatch, Registry, RuleId, Severity, StreamScanner, ThreatType,
+};
 
 /// Default `max_scan_bytes`.
 pub const DEFAULT_MAX_SCAN_BYTES: u64 = 1 << 20;
@@ -41,7 +45,13 @@ pub struct Detection {
 
 impl Detection {
     /// Labels a detection as a §4.1 finding.
-    pub fn into_finding(self, platform: Platform, protocol: Protocol, source: &str, at: SystemTime) -> Finding {
+    pub fn into_finding(
+        self,
+        platform: Platform,
+        protocol: Protocol,
+        source: &str,
+        at: SystemTime,
+    ) -> Finding {
         Finding {
             schema_version: SCHEMA_VERSION.to_string(),
             platform,
@@ -80,6 +90,9 @@ pub struct Stats {
     /// Streams that were not valid HTTP/1.1.
     pub framing_errors: u64,
 }
+
+/// A head view and where each of its segments ends.
+type HeadView<'a> = (&'a [u8], &'a [(usize, Segment)]);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
@@ -167,8 +180,12 @@ impl Inspector {
                 }
             }
             Some(Event::Trailer(range)) => {
-                let _ = self.trailer_scanner.push(registry, &input[range.clone()], &mut self.matches);
-                let _ = self.trailer_scanner.push(registry, b"\n", &mut self.matches);
+                let _ =
+                    self.trailer_scanner
+                        .push(registry, &input[range.clone()], &mut self.matches);
+                let _ = self
+                    .trailer_scanner
+                    .push(registry, b"\n", &mut self.matches);
             }
             Some(Event::End) => self.on_end(registry),
             Some(Event::Error(_)) => self.stats.framing_errors += 1,
@@ -200,7 +217,9 @@ impl Inspector {
         self.dest = self.dest_override.clone().or_else(|| request_dest(head));
         self.build_head_view(head);
         self.head_scanner.reset();
-        let _ = self.head_scanner.push(registry, &self.head_view, &mut self.matches);
+        let _ = self
+            .head_scanner
+            .push(registry, &self.head_view, &mut self.matches);
         self.head_scanner.finish(registry, &mut self.matches);
         let segments = std::mem::take(&mut self.segments);
         let view = std::mem::take(&mut self.head_view);
@@ -208,8 +227,13 @@ impl Inspector {
         self.segments = segments;
         self.head_view = view;
 
-        let form = head.header("content-type").map_or(TextForm::Raw, TextForm::for_content_type);
-        self.body = Some(BodyDecoder::new(head.header_values("content-encoding"), form));
+        let form = head
+            .header("content-type")
+            .map_or(TextForm::Raw, TextForm::for_content_type);
+        self.body = Some(BodyDecoder::new(
+            head.header_values("content-encoding"),
+            form,
+        ));
         self.body_scanner.reset();
         self.trailer_scanner.reset();
     }
@@ -233,7 +257,9 @@ impl Inspector {
             self.head_view.extend_from_slice(head.method());
             self.head_view.push(b' ');
             let view = &mut self.head_view;
-            let mut decoder = Normaliser::new(TextForm::Percent { plus_is_space: false });
+            let mut decoder = Normaliser::new(TextForm::Percent {
+                plus_is_space: false,
+            });
             decoder.push(head.target(), &mut |t| {
                 view.extend_from_slice(t);
                 true
@@ -243,21 +269,25 @@ impl Inspector {
                 true
             });
             self.head_view.push(b'\n');
-            self.segments.push((self.head_view.len(), Segment::StartLine));
+            self.segments
+                .push((self.head_view.len(), Segment::StartLine));
         }
         for (name, value) in head.headers() {
             self.head_view.extend_from_slice(name);
             self.head_view.extend_from_slice(b": ");
             self.head_view.extend_from_slice(value);
             self.head_view.push(b'\n');
-            let credential = CREDENTIAL_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
-            self.segments.push((self.head_view.len(), Segment::Header { credential }));
+            let credential = CREDENTIAL_HEADERS
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+            self.segments
+                .push((self.head_view.len(), Segment::Header { credential }));
         }
     }
 
     /// Turns raw matches into detections. `head` gives the head view and its segments when the
     /// matches came from a head (where the expected-use exemption applies).
-    fn drain(&mut self, registry: &Registry, head: Option<(&[u8], &[(usize, Segment)])>) {
+    fn drain(&mut self, registry: &Registry, head: Option<HeadView<'_>>) {
         for m in self.matches.drain(..) {
             let rule = registry.rule(m.rule);
             if let Some((view, segments)) = head {
@@ -291,7 +321,9 @@ fn is_expected_use(
 ) -> bool {
     let Some(dest) = dest else { return false };
     let start = usize::try_from(m.start).unwrap_or(usize::MAX);
-    let Some((_, segment)) = segments.iter().find(|(end, _)| start < *end) else { return false };
+    let Some((_, segment)) = segments.iter().find(|(end, _)| start < *end) else {
+        return false;
+    };
     let in_credential_place = match segment {
         Segment::Header { credential } => *credential,
         Segment::StartLine => CREDENTIAL_PARAMS.iter().any(|param| {
@@ -307,8 +339,13 @@ fn is_expected_use(
     }
     let host = host_of(dest);
     let matched = &m.context[m.within.clone()];
-    provider_hosts(pattern, matched).iter().any(|p| host_matches(p, &host))
-        || registry.trusted_hosts(pattern).iter().any(|p| host_matches(p, &host))
+    provider_hosts(pattern, matched)
+        .iter()
+        .any(|p| host_matches(p, &host))
+        || registry
+            .trusted_hosts(pattern)
+            .iter()
+            .any(|p| host_matches(p, &host))
 }
 
 /// `host:port` a request is addressed to: the absolute-form authority, the CONNECT target, or
@@ -325,16 +362,32 @@ pub fn request_dest(head: &Head) -> Option<String> {
     } else {
         (head.header("host")?, 80)
     };
-    let end = authority.iter().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(authority.len());
+    let end = authority
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(authority.len());
     let authority = std::str::from_utf8(&authority[..end]).ok()?;
-    let authority = authority.rsplit('@').next().unwrap_or(authority).to_ascii_lowercase();
+    let authority = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or(authority)
+        .to_ascii_lowercase();
     if authority.is_empty() {
         return None;
     }
-    let has_port = if authority.starts_with('[') { authority.contains("]:") } else { authority.contains(':') };
-    Some(if has_port { authority } else { format!("{authority}:{default_port}") })
+    let has_port = if authority.starts_with('[') {
+        authority.contains("]:")
+    } else {
+        authority.contains(':')
+    };
+    Some(if has_port {
+        authority
+    } else {
+        format!("{authority}:{default_port}")
+    })
 }
 
 fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
 }

@@ -33,28 +33,49 @@ fn looks_random(body: &[u8]) -> bool {
     let digit = body.iter().any(u8::is_ascii_digit);
     let distinct = {
         let mut seen = [false; 256];
-        body.iter().filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true)).count()
+        body.iter()
+            .filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true))
+            .count()
     };
     (upper as u8 + lower as u8 + digit as u8) >= 2 && distinct >= 10
 }
 
 const AI_KEY_PREFIXES: &[&str] = &[
-    "sk-ant-api03-", "sk-ant-admin01-", "sk-ant-oat01-", "sk-ant-sid01-", "sk-proj-", "sk-svcacct-",
-    "sk-admin-", "sk-or-v1-", "sk-", "AIza", "hf_", "gsk_", "xai-", "pplx-", "r8_", "tgp_v1_",
+    "sk-ant-api03-",
+    "sk-ant-admin01-",
+    "sk-ant-oat01-",
+    "sk-ant-sid01-",
+    "sk-proj-",
+    "sk-svcacct-",
+    "sk-admin-",
+    "sk-or-v1-",
+    "sk-",
+    "AIza",
+    "hf_",
+    "gsk_",
+    "xai-",
+    "pplx-",
+    "r8_",
+    "tgp_v1_",
 ];
 
 pub(crate) fn ai_api_key(ctx: &MatchContext<'_>) -> bool {
-    let prefix = AI_KEY_PREFIXES.iter().find(|p| ctx.matched.starts_with(p.as_bytes())).map_or(0, |p| p.len());
-    standalone(ctx) && !matches!(ctx.next(), Some(b'_' | b'-')) && looks_random(&ctx.matched[prefix..])
+    let prefix = AI_KEY_PREFIXES
+        .iter()
+        .find(|p| ctx.matched.starts_with(p.as_bytes()))
+        .map_or(0, |p| p.len());
+    standalone(ctx)
+        && !matches!(ctx.next(), Some(b'_' | b'-'))
+        && looks_random(&ctx.matched[prefix..])
 }
 
 pub(crate) fn aws_access_key_id(ctx: &MatchContext<'_>) -> bool {
     standalone(ctx)
 }
 
-/// `id_rsa` and friends, as a path component and not the public half.
+/// `/id_rsa` and friends (the match starts at the path separator), not the public half.
 pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
-    matches!(ctx.prev(), Some(b'/' | b'\\')) && !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
+    !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
 }
 
 /// A path that is not the tail of a longer name on either side (a match that starts with a
@@ -73,20 +94,35 @@ pub(crate) fn path_end(ctx: &MatchContext<'_>) -> bool {
 }
 
 /// Dotenv files that are templates, not secrets.
-const DOTENV_TEMPLATES: &[&[u8]] = &[b"example", b"sample", b"template", b"dist", b"defaults", b"schema", b"tpl"];
+const DOTENV_TEMPLATES: &[&[u8]] = &[
+    b"example",
+    b"sample",
+    b"template",
+    b"dist",
+    b"defaults",
+    b"schema",
+    b"tpl",
+];
 
 pub(crate) fn credential_path(ctx: &MatchContext<'_>) -> bool {
     let m = ctx.matched;
     let env_at = memchr::memmem::find(m, b".env");
     if let Some(at) = env_at.filter(|&at| at <= 1) {
         let suffix = m.get(at + 5..).unwrap_or(b"");
-        if DOTENV_TEMPLATES.iter().any(|t| suffix.eq_ignore_ascii_case(t)) || is_word(ctx.next()) {
+        if DOTENV_TEMPLATES
+            .iter()
+            .any(|t| suffix.eq_ignore_ascii_case(t))
+            || is_word(ctx.next())
+        {
             return false;
         }
         return match m[0] {
             // `".env"` or `'.env.local'`: the whole quoted string is the file name.
             q @ (b'"' | b'\'') => ctx.next() == Some(q),
-            b'=' => matches!(ctx.next(), None | Some(b'&' | b' ' | b'"' | b'\'' | b'\r' | b'\n' | b'#')),
+            b'=' => matches!(
+                ctx.next(),
+                None | Some(b'&' | b' ' | b'"' | b'\'' | b'\r' | b'\n' | b'#')
+            ),
             _ => true,
         };
     }
@@ -103,14 +139,17 @@ fn command_start(ctx: &MatchContext<'_>) -> bool {
 }
 
 fn lookbehind(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| panic!("built-in look-behind {pattern}: {e}")))
+    cell.get_or_init(|| {
+        Regex::new(pattern).unwrap_or_else(|e| panic!("built-in look-behind {pattern}: {e}"))
+    })
 }
 
-/// The interpreter that runs `<(curl …)` / `$(curl …)` / `` `curl …` ``, just before the match.
+/// `curl …` inside `<(…)`, `$(…)` or backticks whose output an interpreter runs:
+/// `bash <(curl …)`, `sh -c "$(curl …)"`, `eval "$(wget …)"`, `` eval `curl …` ``.
 fn runs_substitution(before: &[u8]) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = lookbehind(
-        r#"(?-u)(?:^|[\s;&|("'`])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?$"#,
+        r#"(?-u)(?:^|[\s;&|("'`])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?(?:<\( ?|\$\( ?|`)$"#,
         &RE,
     );
     re.is_match(before)
@@ -118,10 +157,22 @@ fn runs_substitution(before: &[u8]) -> bool {
 
 pub(crate) fn pipe_to_shell(ctx: &MatchContext<'_>) -> bool {
     let piped_ok = !is_name_char(ctx.next()) && ctx.next() != Some(b'/');
+    match ctx.matched.last() {
+        Some(b')' | b'`') if !ctx.matched[..1].eq_ignore_ascii_case(b"i") => {
+            return runs_substitution(ctx.before)
+        }
+        _ => {}
+    }
     match ctx.matched.first() {
-        Some(b'<' | b'$' | b'`') => runs_substitution(ctx.before),
-        Some(b'i' | b'I') if ctx.matched.to_ascii_lowercase().starts_with(b"iex") => command_start(ctx),
-        Some(b'i' | b'I') if ctx.matched.to_ascii_lowercase().starts_with(b"invoke-expression") => {
+        Some(b'i' | b'I') if ctx.matched.to_ascii_lowercase().starts_with(b"iex") => {
+            command_start(ctx)
+        }
+        Some(b'i' | b'I')
+            if ctx
+                .matched
+                .to_ascii_lowercase()
+                .starts_with(b"invoke-expression") =>
+        {
             command_start(ctx)
         }
         _ => command_start(ctx) && piped_ok,
@@ -152,7 +203,8 @@ pub(crate) fn destructive_rm(ctx: &MatchContext<'_>) -> bool {
     if !command_start(ctx) {
         return false;
     }
-    let (mut recursive, mut no_preserve, mut dangerous, mut options_done) = (false, false, false, false);
+    let (mut recursive, mut no_preserve, mut dangerous, mut options_done) =
+        (false, false, false, false);
     for raw in shell_words(&ctx.matched[2..]) {
         let word = unquote(raw);
         if options_done || !raw.starts_with(b"-") {
@@ -175,8 +227,14 @@ fn shell_words(args: &[u8]) -> impl Iterator<Item = &[u8]> {
         let start = rest.iter().position(|b| !matches!(b, b' ' | b'\t'))?;
         rest = &rest[start..];
         let end = match rest[0] {
-            q @ (b'"' | b'\'') => rest[1..].iter().position(|&b| b == q).map_or(rest.len(), |e| e + 2),
-            _ => rest.iter().position(|b| matches!(b, b' ' | b'\t')).unwrap_or(rest.len()),
+            q @ (b'"' | b'\'') => rest[1..]
+                .iter()
+                .position(|&b| b == q)
+                .map_or(rest.len(), |e| e + 2),
+            _ => rest
+                .iter()
+                .position(|b| matches!(b, b' ' | b'\t'))
+                .unwrap_or(rest.len()),
         };
         let (word, tail) = rest.split_at(end);
         rest = tail;

@@ -8,8 +8,13 @@ mod rule;
 mod rules;
 mod stream;
 
-pub use registry::{max_match_len, Registry, RegistryOptions, Rule, RuleError, RuleId, MAX_MATCH_LEN, MIN_EXTRA_LITERAL_LEN};
-pub use rule::{Check, Direction, MatchContext, Platform, RuleSpec, Severity, ThreatType};
+pub use registry::{
+    max_match_len, Registry, RegistryOptions, Rule, RuleError, RuleId, MAX_MATCH_LEN,
+    MIN_EXTRA_LITERAL_LEN,
+};
+pub use rule::{
+    Boundary, Check, Direction, MatchContext, Platform, RuleSpec, Severity, ThreatType,
+};
 pub use rules::{builtin_ids, builtin_rules};
-pub use stream::{reference_scan, RawMatch, StreamScanner, BLOCK, LOOKBACK, SNIPPET_CONTEXT};
 pub(crate) use stream::find_all_unchecked;
+pub use stream::{reference_scan, RawMatch, StreamScanner, BLOCK, LOOKBACK, SNIPPET_CONTEXT};

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind, StartKind};
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::rule::{Check, Direction, Platform, RuleSpec, Severity, ThreatType};
+use super::rule::{Boundary, Check, Direction, Platform, RuleSpec, Severity, ThreatType};
 use super::rules::builtin_rules;
 
 /// Longest match any rule may produce, in bytes; longer regexes are rejected.
@@ -34,16 +34,53 @@ pub struct Rule {
     /// Longest possible match, in bytes.
     pub max_len: usize,
     pub(crate) regex: Regex,
+    pub(crate) boundary: Boundary,
     pub(crate) check: Option<Check>,
+    /// A rejected match still spans one occurrence (see [`RuleSpec::consumes_rejected`]).
+    pub(crate) consumes_rejected: bool,
 }
 
-/// Literal prefilter for one set of rules.
+/// Literal prefilter for one set of rules: a case-sensitive searcher (Teddy-accelerated when it
+/// has at most 64 literals) and, for the few case-insensitive anchors, a second one.
 #[derive(Debug)]
 pub(crate) struct Index {
-    pub(crate) prefilter: Option<AhoCorasick>,
-    pub(crate) literal_rules: Vec<Vec<RuleId>>,
+    pub(crate) searchers: Vec<Searcher>,
     pub(crate) max_literal_len: usize,
     pub(crate) max_match_len: usize,
+}
+
+/// One Aho-Corasick automaton over literals, searched leftmost-longest without overlaps. A
+/// `folded` searcher holds lower-cased literals and is run over a lower-cased copy of the data,
+/// which makes it case-insensitive while keeping the SIMD (Teddy) prefilter that
+/// `aho-corasick` disables for its own ASCII case-insensitive mode.
+///
+/// Zero false negatives without an overlapping search: `rules[i]` holds the rules of literal `i`
+/// **and of every literal that is a prefix of it** (a shorter literal at the same position), and
+/// `overlaps[i]` lists the offsets inside literal `i` where another literal could start; the
+/// scanner checks those with an anchored search. Every literal occurrence is thus either reported
+/// by the iterator, a prefix of a reported one, or at a listed offset inside one.
+#[derive(Debug)]
+pub(crate) struct Searcher {
+    pub(crate) automaton: AhoCorasick,
+    pub(crate) folded: bool,
+    pub(crate) rules: Vec<Vec<RuleId>>,
+    pub(crate) overlaps: Vec<Vec<usize>>,
+    /// Bitmap of the first two bytes of every literal: an overlap offset whose two bytes are not
+    /// a literal's start needs no anchored search.
+    pub(crate) starts: Box<[u64; 1024]>,
+}
+
+impl Searcher {
+    /// Whether some literal may start with these bytes (`hay[q..]`); conservative at the end.
+    pub(crate) fn may_start(&self, at: &[u8]) -> bool {
+        match at {
+            [a, b, ..] => {
+                let i = usize::from(*a) << 8 | usize::from(*b);
+                self.starts[i / 64] & (1 << (i % 64)) != 0
+            }
+            _ => true,
+        }
+    }
 }
 
 /// Why a rule set could not be built. The text names the pattern and the problem.
@@ -84,8 +121,11 @@ pub struct Registry {
 impl Registry {
     /// The built-in rules for a platform, nothing disabled.
     pub fn builtin(platform: Platform) -> Self {
-        Self::new(RegistryOptions { platform: Some(platform), ..Default::default() })
-            .unwrap_or_else(|e| panic!("built-in rules must compile: {e}"))
+        Self::new(RegistryOptions {
+            platform: Some(platform),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("built-in rules must compile: {e}"))
     }
 
     /// Compiles and validates a rule set.
@@ -93,7 +133,9 @@ impl Registry {
         let builtins = builtin_rules();
         for id in &options.disable {
             if !builtins.iter().chain(&options.extra).any(|r| &r.id == id) {
-                return Err(RuleError(format!("patterns.disable: unknown pattern id {id:?}")));
+                return Err(RuleError(format!(
+                    "patterns.disable: unknown pattern id {id:?}"
+                )));
             }
         }
         for extra in &options.extra {
@@ -124,7 +166,13 @@ impl Registry {
         let inbound = index_of(&|s| active(s, Direction::Inbound))?;
         let redaction = index_of(&|s| s.threat == ThreatType::Exfil)?;
         let trusted_hosts = options.trusted_credential_hosts.into_iter().collect();
-        Ok(Registry { rules, outbound, inbound, redaction, trusted_hosts })
+        Ok(Registry {
+            rules,
+            outbound,
+            inbound,
+            redaction,
+            trusted_hosts,
+        })
     }
 
     /// A rule by id.
@@ -134,13 +182,19 @@ impl Registry {
 
     /// All compiled rules (active or not).
     pub fn rules(&self) -> impl Iterator<Item = (RuleId, &Rule)> {
-        self.rules.iter().enumerate().map(|(i, r)| (RuleId(i as u16), r))
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (RuleId(i as u16), r))
     }
 
     /// Whether a rule is active for a direction under these options.
     pub fn is_active(&self, id: RuleId) -> bool {
         let rule = self.rule(id);
-        self.index(rule.direction).literal_rules.iter().any(|rs| rs.contains(&id))
+        self.index(rule.direction)
+            .searchers
+            .iter()
+            .any(|s| s.rules.iter().any(|rs| rs.contains(&id)))
     }
 
     /// Hosts configured as expected users of a pattern's credentials.
@@ -166,14 +220,18 @@ impl Registry {
 }
 
 fn compile(spec: &RuleSpec) -> Result<Rule, RuleError> {
-    let max_len = max_match_len(&spec.regex).map_err(|e| RuleError(format!("pattern {:?}: {e}", spec.id)))?;
+    let max_len =
+        max_match_len(&spec.regex).map_err(|e| RuleError(format!("pattern {:?}: {e}", spec.id)))?;
     let regex = RegexBuilder::new(&format!("^(?:{})", spec.regex))
         .unicode(false)
         .size_limit(4 << 20)
         .build()
         .map_err(|e| RuleError(format!("pattern {:?}: invalid regex: {e}", spec.id)))?;
     if regex.is_match(b"") {
-        return Err(RuleError(format!("pattern {:?}: regex matches the empty string", spec.id)));
+        return Err(RuleError(format!(
+            "pattern {:?}: regex matches the empty string",
+            spec.id
+        )));
     }
     Ok(Rule {
         id: spec.id.clone(),
@@ -182,7 +240,9 @@ fn compile(spec: &RuleSpec) -> Result<Rule, RuleError> {
         severity: spec.severity,
         max_len,
         regex,
+        boundary: spec.boundary,
         check: spec.check,
+        consumes_rejected: spec.consumes_rejected,
     })
 }
 
@@ -204,12 +264,21 @@ pub fn max_match_len(regex: &str) -> Result<usize, String> {
 fn validate_extra(spec: &RuleSpec, builtins: &[RuleSpec]) -> Result<(), RuleError> {
     let id_ok = !spec.id.is_empty()
         && spec.id.len() <= 64
-        && spec.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !id_ok {
-        return Err(RuleError(format!("patterns.extra: id {:?} must be 1-64 characters of [a-z0-9_]", spec.id)));
+        return Err(RuleError(format!(
+            "patterns.extra: id {:?} must be 1-64 characters of [a-z0-9_]",
+            spec.id
+        )));
     }
     if builtins.iter().any(|b| b.id == spec.id) {
-        return Err(RuleError(format!("patterns.extra: id {:?} is a built-in pattern id", spec.id)));
+        return Err(RuleError(format!(
+            "patterns.extra: id {:?} is a built-in pattern id",
+            spec.id
+        )));
     }
     let expected = match spec.threat {
         ThreatType::Exfil => Direction::Outbound,
@@ -223,50 +292,124 @@ fn validate_extra(spec: &RuleSpec, builtins: &[RuleSpec]) -> Result<(), RuleErro
             expected.as_str()
         )));
     }
-    if spec.literals.is_empty() || spec.literals.len() > 64 {
-        return Err(RuleError(format!("patterns.extra {:?}: literals must hold 1 to 64 strings", spec.id)));
+    if spec.literals.is_empty() || spec.literals.len() > 16 {
+        return Err(RuleError(format!(
+            "patterns.extra {:?}: literals must hold 1 to 16 strings",
+            spec.id
+        )));
     }
-    if let Some(short) = spec.literals.iter().find(|l| l.len() < MIN_EXTRA_LITERAL_LEN || l.len() > 256) {
+    if let Some(short) = spec
+        .literals
+        .iter()
+        .find(|l| l.len() < MIN_EXTRA_LITERAL_LEN || l.len() > 256)
+    {
         return Err(RuleError(format!(
             "patterns.extra {:?}: literal {short:?} must be {MIN_EXTRA_LITERAL_LEN} to 256 bytes long",
             spec.id
         )));
     }
     if spec.regex.len() > 4096 {
-        return Err(RuleError(format!("patterns.extra {:?}: regex longer than 4096 characters", spec.id)));
+        return Err(RuleError(format!(
+            "patterns.extra {:?}: regex longer than 4096 characters",
+            spec.id
+        )));
     }
     Ok(())
 }
 
 fn build_index(rules: &[(RuleId, &RuleSpec, &Rule)]) -> Result<Index, RuleError> {
-    let mut literals: Vec<Vec<u8>> = Vec::new();
-    let mut literal_rules: Vec<Vec<RuleId>> = Vec::new();
-    for (id, spec, _) in rules {
-        for literal in &spec.literals {
-            let key = literal.as_bytes().to_ascii_lowercase();
-            match literals.iter().position(|l| *l == key) {
-                Some(i) => literal_rules[i].push(*id),
-                None => {
-                    literals.push(key);
-                    literal_rules.push(vec![*id]);
+    let mut searchers = Vec::new();
+    let mut max_literal_len = 0;
+    for case_insensitive in [false, true] {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<RuleId>> = Vec::new();
+        for (id, spec, _) in rules {
+            let list = if case_insensitive {
+                &spec.ci_literals
+            } else {
+                &spec.literals
+            };
+            for literal in list {
+                let key = if case_insensitive {
+                    literal.to_ascii_lowercase().into_bytes()
+                } else {
+                    literal.clone().into_bytes()
+                };
+                match literals.iter().position(|l| *l == key) {
+                    Some(i) => owners[i].push(*id),
+                    None => {
+                        literals.push(key);
+                        owners.push(vec![*id]);
+                    }
                 }
             }
         }
+        if literals.is_empty() {
+            continue;
+        }
+        max_literal_len = max_literal_len.max(literals.iter().map(Vec::len).max().unwrap_or(0));
+        searchers.push(build_searcher(&literals, &owners, case_insensitive)?);
     }
-    let prefilter = if literals.is_empty() {
-        None
-    } else {
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&literals)
-            .map_err(|e| RuleError(format!("prefilter: {e}")))?;
-        Some(ac)
-    };
     Ok(Index {
-        prefilter,
-        literal_rules,
-        max_literal_len: literals.iter().map(Vec::len).max().unwrap_or(0),
+        searchers,
+        max_literal_len,
         max_match_len: rules.iter().map(|(_, _, r)| r.max_len).max().unwrap_or(0),
+    })
+}
+
+fn build_searcher(
+    literals: &[Vec<u8>],
+    owners: &[Vec<RuleId>],
+    case_insensitive: bool,
+) -> Result<Searcher, RuleError> {
+    let eq = |a: &[u8], b: &[u8]| a == b;
+    let mut rules = Vec::with_capacity(literals.len());
+    let mut overlaps = Vec::with_capacity(literals.len());
+    for lit in literals {
+        let mut closed: Vec<RuleId> = literals
+            .iter()
+            .zip(owners)
+            .filter(|(other, _)| other.len() <= lit.len() && eq(&lit[..other.len()], other))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        closed.sort_unstable();
+        closed.dedup();
+        rules.push(closed);
+        // Offsets o where some literal agrees with lit[o..] on their common length.
+        let offsets = (1..lit.len())
+            .filter(|&o| {
+                let tail = &lit[o..];
+                literals.iter().any(|other| {
+                    let n = tail.len().min(other.len());
+                    eq(&tail[..n], &other[..n])
+                })
+            })
+            .collect();
+        overlaps.push(offsets);
+    }
+    let automaton = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Both)
+        .build(literals)
+        .map_err(|e| RuleError(format!("prefilter: {e}")))?;
+    let mut starts = Box::new([0u64; 1024]);
+    for lit in literals {
+        if let [a, b, ..] = lit.as_slice() {
+            let i = usize::from(*a) << 8 | usize::from(*b);
+            starts[i / 64] |= 1 << (i % 64);
+        } else {
+            // A one-byte literal could start anywhere its byte is: mark every pair.
+            for b in 0..256usize {
+                let i = usize::from(lit[0]) << 8 | b;
+                starts[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+    Ok(Searcher {
+        automaton,
+        folded: case_insensitive,
+        rules,
+        overlaps,
+        starts,
     })
 }

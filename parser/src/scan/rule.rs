@@ -81,7 +81,9 @@ impl Severity {
 
     /// Parses a lowercase severity name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Low, Self::Medium, Self::High, Self::Critical].into_iter().find(|v| v.as_str() == s)
+        [Self::Low, Self::Medium, Self::High, Self::Critical]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -97,7 +99,9 @@ impl Platform {
 
     /// Parses a lowercase platform name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Picoclaw, Self::Nanoclaw, Self::Generic].into_iter().find(|v| v.as_str() == s)
+        [Self::Picoclaw, Self::Nanoclaw, Self::Generic]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -127,9 +131,39 @@ impl MatchContext<'_> {
 /// A context check that the regex alone cannot express (no look-around in `regex`).
 pub type Check = fn(&MatchContext<'_>) -> bool;
 
+/// What the byte before a match may be, checked before the regex runs, so that candidates in
+/// the middle of a token (`sk-sk-sk-…`, `AKIAAKIA…`) cost one comparison each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    /// Anything.
+    Any,
+    /// Not a letter or digit.
+    NotAlnum,
+    /// Not a letter, digit, `_` or `-` (a token of a key alphabet starts here).
+    NotToken,
+    /// Not a letter, digit, `_`, `-` or `.` (a command word starts here).
+    NotNameChar,
+}
+
+impl Boundary {
+    /// Whether `prev` (the byte before the candidate, if any) is allowed.
+    pub fn allows(self, prev: Option<u8>) -> bool {
+        let Some(b) = prev else { return true };
+        match self {
+            Boundary::Any => true,
+            Boundary::NotAlnum => !b.is_ascii_alphanumeric(),
+            Boundary::NotToken => !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            Boundary::NotNameChar => {
+                !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            }
+        }
+    }
+}
+
 /// A rule as written: built-in or from `patterns.extra`.
 ///
-/// Matching contract: a match always **starts with one of `literals`** (ASCII case-insensitive)
+/// Matching contract: a match always **starts with one of `literals`** (or of `ci_literals`,
+/// compared ASCII case-insensitively)
 /// and the regex is tried anchored at each literal occurrence. That is what makes the prefilter
 /// free of false negatives and confirmation O(match length).
 #[derive(Clone, Debug)]
@@ -144,10 +178,19 @@ pub struct RuleSpec {
     pub severity: Severity,
     /// `Some(p)`: only active when Guardian runs for platform `p`.
     pub platform: Option<Platform>,
-    /// Prefilter anchors; every match starts with one of them.
+    /// Prefilter anchors, case-sensitive; every match starts with one of these or of
+    /// `ci_literals`.
     pub literals: Vec<String>,
+    /// Prefilter anchors matched ASCII case-insensitively.
+    pub ci_literals: Vec<String>,
     /// The confirming regex (bytes, Unicode off), applied anchored at a literal.
     pub regex: String,
+    /// What may precede a match (checked before the regex).
+    pub boundary: Boundary,
     /// Extra context check, for built-in rules.
     pub check: Option<Check>,
+    /// When the check rejects a regex match, the matched span still belongs to this occurrence
+    /// and the rule is not tried inside it: the `rm` words inside an `rm` command's argument
+    /// list are arguments, not commands.
+    pub consumes_rejected: bool,
 }

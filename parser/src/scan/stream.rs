@@ -12,6 +12,8 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
+use aho_corasick::{Anchored, Input};
+
 use super::registry::{Index, Registry, RuleId};
 use super::rule::{Direction, MatchContext};
 
@@ -55,6 +57,8 @@ pub struct StreamScanner {
     /// Per rule: end of its last match, to keep matches of one rule apart.
     last_end: Vec<u64>,
     candidates: Vec<(usize, RuleId)>,
+    /// Lower-cased copy of the block, for case-insensitive literals.
+    folded: Vec<u8>,
     scanned: u64,
     budget: u64,
     truncated: bool,
@@ -70,6 +74,7 @@ impl StreamScanner {
             next_hit: 0,
             last_end: vec![0; registry.rules().count()],
             candidates: Vec::new(),
+            folded: Vec::new(),
             scanned: 0,
             budget,
             truncated: false,
@@ -109,7 +114,9 @@ impl StreamScanner {
         }
         self.scanned += data.len() as u64;
         while !data.is_empty() {
-            let take = (BLOCK.saturating_sub(self.buf.len())).max(1).min(data.len());
+            let take = (BLOCK.saturating_sub(self.buf.len()))
+                .max(1)
+                .min(data.len());
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.buf.len() >= BLOCK {
@@ -127,18 +134,44 @@ impl StreamScanner {
     fn process(&mut self, registry: &Registry, last: bool, out: &mut Vec<RawMatch>) {
         let index = registry.index(self.direction);
         let len = self.buf.len();
-        let from = usize::try_from(self.next_hit - self.base).unwrap_or(len).min(len);
+        let from = usize::try_from(self.next_hit - self.base)
+            .unwrap_or(len)
+            .min(len);
         let need = index.max_match_len + SNIPPET_CONTEXT + 1;
-        let limit = if last { len } else { len.saturating_sub(need).max(from) };
-        let search_end = if last { len } else { (limit + index.max_literal_len.saturating_sub(1)).min(len) };
-        collect_candidates(index, &self.buf[from..search_end], from, limit, &mut self.candidates);
+        let limit = if last {
+            len
+        } else {
+            len.saturating_sub(need).max(from)
+        };
+        let search_end = if last {
+            len
+        } else {
+            (limit + index.max_literal_len.saturating_sub(1)).min(len)
+        };
+        collect_candidates(
+            registry,
+            true,
+            index,
+            &self.buf[from..search_end],
+            &mut self.folded,
+            from,
+            limit,
+            &mut self.candidates,
+        );
         for &(p, rule) in &self.candidates {
             if self.base + (p as u64) < self.last_end[usize::from(rule.0)] {
                 continue;
             }
-            let Some(end) = confirm(registry, rule, &self.buf, p, true) else { continue };
-            self.last_end[usize::from(rule.0)] = self.base + end as u64;
-            out.push(raw_match(rule, &self.buf, p..end, self.base, last));
+            match confirm(registry, rule, &self.buf, p, true) {
+                Confirmed::Match(end) => {
+                    self.last_end[usize::from(rule.0)] = self.base + end as u64;
+                    out.push(raw_match(rule, &self.buf, p..end, self.base, last));
+                }
+                Confirmed::Consumed(end) => {
+                    self.last_end[usize::from(rule.0)] = self.base + end as u64
+                }
+                Confirmed::No => {}
+            }
         }
         self.next_hit = self.base + limit as u64;
         let keep_from = limit.saturating_sub(LOOKBACK.max(SNIPPET_CONTEXT));
@@ -154,28 +187,116 @@ impl StreamScanner {
 }
 
 /// Literal hits of `index` in `hay` (which sits at `offset` of the buffer) that start before
-/// `limit`, as sorted, deduplicated (position, rule) pairs.
-fn collect_candidates(index: &Index, hay: &[u8], offset: usize, limit: usize, out: &mut Vec<(usize, RuleId)>) {
+/// `limit`, as sorted, deduplicated (position, rule) pairs. See [`Searcher`] for why this finds
+/// every literal occurrence although the search does not report overlapping matches
+/// (`registry::Searcher`).
+#[allow(clippy::too_many_arguments)]
+fn collect_candidates(
+    registry: &Registry,
+    prefilter_boundary: bool,
+    index: &Index,
+    hay: &[u8],
+    folded: &mut Vec<u8>,
+    offset: usize,
+    limit: usize,
+    out: &mut Vec<(usize, RuleId)>,
+) {
     out.clear();
-    let Some(prefilter) = &index.prefilter else { return };
-    for hit in prefilter.find_overlapping_iter(hay) {
-        let p = offset + hit.start();
-        if p < limit {
-            out.extend(index.literal_rules[hit.pattern().as_usize()].iter().map(|&r| (p, r)));
+    let limit_in_hay = limit.saturating_sub(offset);
+    for searcher in &index.searchers {
+        let hay = if searcher.folded {
+            folded.clear();
+            folded.extend(hay.iter().map(u8::to_ascii_lowercase));
+            folded.as_slice()
+        } else {
+            hay
+        };
+        for hit in searcher.automaton.find_iter(hay) {
+            if hit.start() >= limit_in_hay {
+                break;
+            }
+            let literal = hit.pattern().as_usize();
+            push_allowed(
+                out,
+                registry,
+                &searcher.rules[literal],
+                hay,
+                hit.start(),
+                offset,
+                prefilter_boundary,
+            );
+            for &o in &searcher.overlaps[literal] {
+                let q = hit.start() + o;
+                if q >= limit_in_hay {
+                    break;
+                }
+                if !searcher.may_start(&hay[q..]) {
+                    continue;
+                }
+                let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
+                if let Some(inner) = searcher.automaton.find(input) {
+                    push_allowed(
+                        out,
+                        registry,
+                        &searcher.rules[inner.pattern().as_usize()],
+                        hay,
+                        q,
+                        offset,
+                        prefilter_boundary,
+                    );
+                }
+            }
         }
     }
     out.sort_unstable();
     out.dedup();
 }
 
-/// Runs `rule` anchored at `p`; returns the match end if it matches (and its check passes).
-fn confirm(registry: &Registry, rule: RuleId, buf: &[u8], p: usize, checked: bool) -> Option<usize> {
+/// Queues `rules` at `at` (a position in `hay`), skipping those whose boundary forbids the byte
+/// before (only when `check` is on: redaction over-matches on purpose).
+fn push_allowed(
+    out: &mut Vec<(usize, RuleId)>,
+    registry: &Registry,
+    rules: &[RuleId],
+    hay: &[u8],
+    at: usize,
+    offset: usize,
+    check: bool,
+) {
+    // The byte before `at` may lie before `hay` (in the buffer): the caller passes hay starting
+    // at `from`, and boundary checks there are repeated in `confirm`, so only filter inside hay.
+    let prev = at.checked_sub(1).map(|i| hay[i]);
+    for &r in rules {
+        if !check || at == 0 || registry.rule(r).boundary.allows(prev) {
+            out.push((offset + at, r));
+        }
+    }
+}
+
+/// The outcome of trying a rule at a candidate position.
+enum Confirmed {
+    /// A match ending here.
+    Match(usize),
+    /// No finding, but the regex's span up to here belongs to this occurrence (a command's
+    /// argument list): the rule is not tried again inside it.
+    Consumed(usize),
+    /// Nothing.
+    No,
+}
+
+/// Runs `rule` anchored at `p` (boundary, regex, check).
+fn confirm(registry: &Registry, rule: RuleId, buf: &[u8], p: usize, checked: bool) -> Confirmed {
     let compiled = registry.rule(rule);
+    if checked && !compiled.boundary.allows(p.checked_sub(1).map(|i| buf[i])) {
+        return Confirmed::No;
+    }
     let window_end = (p + compiled.max_len + 1).min(buf.len());
-    let m = compiled.regex.find(&buf[p..window_end])?;
+    let Some(m) = compiled.regex.find(&buf[p..window_end]) else {
+        return Confirmed::No;
+    };
     let end = p + m.end();
     if end == p {
-        return None;
+        return Confirmed::No;
     }
     let ctx = MatchContext {
         before: &buf[p.saturating_sub(LOOKBACK)..p],
@@ -183,8 +304,14 @@ fn confirm(registry: &Registry, rule: RuleId, buf: &[u8], p: usize, checked: boo
         after: &buf[end..(end + SNIPPET_CONTEXT).min(buf.len())],
     };
     match compiled.check {
-        Some(check) if checked && !check(&ctx) => None,
-        _ => Some(end),
+        Some(check) if checked && !check(&ctx) => {
+            if compiled.consumes_rejected {
+                Confirmed::Consumed(end)
+            } else {
+                Confirmed::No
+            }
+        }
+        _ => Confirmed::Match(end),
     }
 }
 
@@ -204,15 +331,31 @@ fn raw_match(rule: RuleId, buf: &[u8], m: Range<usize>, base: u64, last: bool) -
 
 /// Every match of the rules in `index` in a small complete buffer, checks skipped (used for
 /// redaction, where over-matching is the safe side). Per rule, matches do not overlap.
-pub(crate) fn find_all_unchecked(registry: &Registry, index: &Index, hay: &[u8]) -> Vec<(RuleId, Range<usize>)> {
+pub(crate) fn find_all_unchecked(
+    registry: &Registry,
+    index: &Index,
+    hay: &[u8],
+) -> Vec<(RuleId, Range<usize>)> {
     let mut candidates = Vec::new();
-    collect_candidates(index, hay, 0, hay.len(), &mut candidates);
+    collect_candidates(
+        registry,
+        false,
+        index,
+        hay,
+        &mut Vec::new(),
+        0,
+        hay.len(),
+        &mut candidates,
+    );
     let mut found: Vec<(RuleId, Range<usize>)> = Vec::new();
     for (p, rule) in candidates {
-        if found.iter().any(|(r, range)| *r == rule && range.contains(&p)) {
+        if found
+            .iter()
+            .any(|(r, range)| *r == rule && range.contains(&p))
+        {
             continue;
         }
-        if let Some(end) = confirm(registry, rule, hay, p, false) {
+        if let Confirmed::Match(end) = confirm(registry, rule, hay, p, false) {
             found.push((rule, p..end));
         }
     }
@@ -221,17 +364,28 @@ pub(crate) fn find_all_unchecked(registry: &Registry, index: &Index, hay: &[u8])
 
 /// The reference the scanner is tested against: every position, every rule, no prefilter,
 /// no streaming. Quadratic; for tests only.
-pub fn reference_scan(registry: &Registry, direction: Direction, part: &[u8]) -> Vec<(RuleId, Range<u64>)> {
+pub fn reference_scan(
+    registry: &Registry,
+    direction: Direction,
+    part: &[u8],
+) -> Vec<(RuleId, Range<u64>)> {
     let mut last_end = vec![0usize; registry.rules().count()];
     let mut found = Vec::new();
     for p in 0..part.len() {
         for (id, rule) in registry.rules() {
-            if rule.direction != direction || !registry.is_active(id) || p < last_end[usize::from(id.0)] {
+            if rule.direction != direction
+                || !registry.is_active(id)
+                || p < last_end[usize::from(id.0)]
+            {
                 continue;
             }
-            if let Some(end) = confirm(registry, id, part, p, true) {
-                last_end[usize::from(id.0)] = end;
-                found.push((id, p as u64..end as u64));
+            match confirm(registry, id, part, p, true) {
+                Confirmed::Match(end) => {
+                    last_end[usize::from(id.0)] = end;
+                    found.push((id, p as u64..end as u64));
+                }
+                Confirmed::Consumed(end) => last_end[usize::from(id.0)] = end,
+                Confirmed::No => {}
             }
         }
     }

@@ -10,7 +10,12 @@ use guardian_parser::scan::{Direction, Registry};
 pub const MAX_SCAN: u64 = 1 << 20;
 
 /// Feeds `stream` in pieces of the given sizes (cycled), then EOF; returns detections and events.
-pub fn inspect_split(registry: &Registry, direction: Direction, stream: &[u8], sizes: &[usize]) -> (Vec<Detection>, Vec<String>) {
+pub fn inspect_split(
+    registry: &Registry,
+    direction: Direction,
+    stream: &[u8],
+    sizes: &[usize],
+) -> (Vec<Detection>, Vec<String>) {
     let mut inspector = Inspector::new(registry, direction, MAX_SCAN);
     let mut detections = Vec::new();
     let mut events = Vec::new();
@@ -34,7 +39,11 @@ pub fn inspect_split(registry: &Registry, direction: Direction, stream: &[u8], s
                 Some(e) => events.push(event_name(&e)),
             }
         }
-        assert_eq!(at, piece.len(), "framer must consume everything it is given unless it failed: {events:?}");
+        assert_eq!(
+            at,
+            piece.len(),
+            "framer must consume everything it is given unless it failed: {events:?}"
+        );
         while let Some(d) = inspector.poll_detection() {
             detections.push(d);
         }
@@ -83,7 +92,12 @@ pub fn response(content_type: &str, extra_headers: &str, body: &[u8]) -> Vec<u8>
     m
 }
 
-pub fn message(direction: Direction, content_type: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+pub fn message(
+    direction: Direction,
+    content_type: &str,
+    extra_headers: &str,
+    body: &[u8],
+) -> Vec<u8> {
     match direction {
         Direction::Outbound => request(content_type, extra_headers, body),
         Direction::Inbound => response(content_type, extra_headers, body),
@@ -96,7 +110,9 @@ pub fn chunked(direction: Direction, content_type: &str, body: &[u8], size: usiz
         Direction::Outbound => "POST /upload HTTP/1.1\r\nHost: collector.example\r\n",
         Direction::Inbound => "HTTP/1.1 200 OK\r\n",
     };
-    let mut m = format!("{start}Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+    let mut m =
+        format!("{start}Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .into_bytes();
     for piece in body.chunks(size.max(1)) {
         m.extend_from_slice(format!("{:x};ext=1\r\n", piece.len()).as_bytes());
         m.extend_from_slice(piece);
@@ -134,7 +150,15 @@ pub fn brotli(data: &[u8]) -> Vec<u8> {
 }
 
 pub fn percent_encode_all(data: &[u8]) -> String {
-    data.iter().map(|b| if b.is_ascii_alphanumeric() { (*b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    data.iter()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (*b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn json_escape(data: &[u8]) -> String {

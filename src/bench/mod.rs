@@ -1,0 +1,4 @@
+//! Benchmark support shared by `guardian bench` and the criterion benches.
+
+pub mod core;
+pub mod workload;

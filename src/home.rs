@@ -1,0 +1,126 @@
+//! HOME_DIR (SPEC §2): which directory, created 0700, and refused when others could write to it.
+
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use guardian_parser::scan::Platform;
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+
+/// The files under HOME_DIR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Home {
+    /// HOME_DIR itself.
+    pub dir: PathBuf,
+    /// Where `findings.jsonl` and `guardian.log` go (`<P>_TRAFFIC_GUARDIAN_LOG_DIR`, else HOME_DIR).
+    pub log_dir: PathBuf,
+}
+
+impl Home {
+    /// `findings.jsonl`.
+    pub fn findings(&self) -> PathBuf {
+        self.log_dir.join("findings.jsonl")
+    }
+    /// `guardian.log`.
+    pub fn log(&self) -> PathBuf {
+        self.log_dir.join("guardian.log")
+    }
+    /// `state.json`.
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+}
+
+/// HOME_DIR by precedence: `--home` > `GUARDIAN_HOME` > `<P>_TRAFFIC_GUARDIAN_HOME` > the
+/// platform default. `platform` is the configured platform when known.
+pub fn resolve(flag: Option<&Path>, platform: Platform, env: Env<'_>) -> Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(dir) = env("GUARDIAN_HOME") {
+        return Ok(PathBuf::from(dir));
+    }
+    let platform_var = match platform {
+        Platform::Picoclaw => Some("PICOCLAW_TRAFFIC_GUARDIAN_HOME"),
+        Platform::Nanoclaw => Some("NANOCLAW_TRAFFIC_GUARDIAN_HOME"),
+        Platform::Generic => None,
+    };
+    if let Some(dir) = platform_var.and_then(env) {
+        return Ok(PathBuf::from(dir));
+    }
+    let user_home = env("HOME").map(PathBuf::from).ok_or_else(|| {
+        Error::usage("cannot find a home directory: set HOME, GUARDIAN_HOME or pass --home DIR")
+    })?;
+    Ok(match platform {
+        Platform::Picoclaw => {
+            let base =
+                env("PICOCLAW_HOME").map_or_else(|| user_home.join(".picoclaw"), PathBuf::from);
+            base.join("security")
+                .join("clawsec")
+                .join("traffic-guardian")
+        }
+        _ => {
+            let state = env("XDG_STATE_HOME")
+                .map_or_else(|| user_home.join(".local").join("state"), PathBuf::from);
+            state.join("guardian")
+        }
+    })
+}
+
+/// Creates a private directory (0700) if missing and checks it is safe to keep secrets' evidence
+/// and keys in: owned by this user, not writable by group or others.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::runtime(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            Error::runtime(format!("cannot set mode 0700 on {}: {e}", dir.display()))
+        })?;
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::runtime(format!("cannot inspect {}: {e}", dir.display())))?;
+    if !meta.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a directory; pass --home DIR with a directory",
+            dir.display()
+        )));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(Error::usage(format!(
+            "{} is owned by uid {}, not by you (uid {me}); use a directory of your own with --home",
+            dir.display(),
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::usage(format!(
+            "{} is writable by group or others (mode {:o}); run `chmod 700 {}`",
+            dir.display(),
+            meta.mode() & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens HOME_DIR (created if needed) with its log directory.
+pub fn open(dir: PathBuf, platform: Platform, env: Env<'_>) -> Result<Home> {
+    ensure_private_dir(&dir)?;
+    let log_dir = crate::config::env_name(platform, "LOG_DIR")
+        .and_then(|n| env(&n))
+        .map_or_else(|| dir.clone(), PathBuf::from);
+    if log_dir != dir {
+        ensure_private_dir(&log_dir)?;
+    }
+    Ok(Home { dir, log_dir })
+}

@@ -1,0 +1,11 @@
+//! Guardian's binary crate: the I/O shell around `guardian-parser` — configuration, home
+//! directory, command line, reports and benchmarks. Runtime calls live behind `futures-io`
+//! traits in `proxy/`, so the async runtime is one module's concern.
+#![forbid(unsafe_code)]
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod home;
+pub mod report;

@@ -1,0 +1,3 @@
+//! Human and machine output of findings.
+
+pub mod table;
