@@ -18,5 +18,6 @@ pub mod finding;
 pub mod framing;
 pub mod inspect;
 pub mod scan;
+pub mod verify;
 
 pub(crate) use framing::{tokens as framing_tokens, trim as framing_trim};

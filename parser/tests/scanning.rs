@@ -4,9 +4,10 @@
 mod common;
 
 use guardian_parser::scan::{
-    reference_scan, Direction, Platform, RawMatch, Registry, RegistryOptions, RuleSpec, Severity,
+    reference_scan, Direction, Platform, Registry, RegistryOptions, RuleId, RuleSpec, Severity,
     StreamScanner, ThreatType, BLOCK,
 };
+use guardian_parser::verify::scan_in_pieces;
 use proptest::prelude::*;
 
 fn scan_chunked(
@@ -14,18 +15,8 @@ fn scan_chunked(
     direction: Direction,
     data: &[u8],
     sizes: &[usize],
-) -> Vec<RawMatch> {
-    let mut scanner = StreamScanner::new(registry, direction, u64::MAX);
-    let mut out = Vec::new();
-    let (mut pos, mut i) = (0, 0);
-    while pos < data.len() {
-        let n = sizes[i % sizes.len()].max(1).min(data.len() - pos);
-        i += 1;
-        let _ = scanner.push(registry, &data[pos..pos + n], &mut out);
-        pos += n;
-    }
-    scanner.finish(registry, &mut out);
-    out
+) -> Vec<(RuleId, std::ops::Range<u64>)> {
+    scan_in_pieces(registry, direction, data, sizes)
 }
 
 /// Fragments that build secrets, commands, near misses and noise.
@@ -79,7 +70,7 @@ proptest! {
         let registry = Registry::builtin(Platform::Picoclaw);
         for direction in [Direction::Outbound, Direction::Inbound] {
             let expected = reference_scan(&registry, direction, &data);
-            let got: Vec<_> = scan_chunked(&registry, direction, &data, &sizes).into_iter().map(|m| (m.rule, m.start..m.end)).collect();
+            let got = scan_chunked(&registry, direction, &data, &sizes);
             prop_assert_eq!(got, expected);
         }
     }
@@ -114,7 +105,7 @@ fn matches_spanning_block_boundaries_are_found_once() {
         for sizes in [&[data.len()][..], &[1000, 7], &[BLOCK + 3]] {
             let found = scan_chunked(&registry, Direction::Outbound, &data, sizes);
             assert_eq!(found.len(), 1, "offset {offset}, sizes {sizes:?}");
-            assert_eq!(found[0].start, offset as u64 + 1);
+            assert_eq!(found[0].1.start, offset as u64 + 1);
         }
     }
 }
@@ -170,7 +161,7 @@ fn extra_patterns_are_validated_and_used() {
     let data = b"x CORP-0123456789ABCDEF0123456789ABCDEF y";
     let found = scan_chunked(&registry, Direction::Outbound, data, &[5]);
     assert_eq!(found.len(), 1);
-    assert_eq!(registry.rule(found[0].rule).id, "corp_token");
+    assert_eq!(registry.rule(found[0].0).id, "corp_token");
 
     let err = |spec| build(spec).unwrap_err().to_string();
     assert!(err(extra("x_tok", &["XT-"], r"XT-.*")).contains("no bounded match length"));
