@@ -8,4 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod home;
+pub mod proxy;
 pub mod report;
+pub mod service;

@@ -2,7 +2,12 @@
 //! configuration in one place ([`Context`]).
 
 mod bench;
+mod check_config;
+mod run;
 mod scan;
+mod serve;
+
+pub use run::proxy_env;
 
 use std::path::{Path, PathBuf};
 
@@ -23,14 +28,20 @@ pub struct Command {
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand)]
 enum Sub {
+    Run(run::Run),
+    Serve(serve::Serve),
     Scan(scan::Scan),
+    CheckConfig(check_config::CheckConfig),
     Bench(bench::Bench),
 }
 
 /// Runs a parsed command; returns the process exit code.
 pub fn run(command: Command) -> Result<u8> {
     match command.sub {
+        Sub::Run(c) => c.run(),
+        Sub::Serve(c) => c.run(),
         Sub::Scan(c) => c.run(),
+        Sub::CheckConfig(c) => c.run(),
         Sub::Bench(c) => c.run(),
     }
 }
@@ -67,4 +78,25 @@ impl Context {
             home_dir,
         })
     }
+}
+
+impl Context {
+    /// Creates (0700) and checks HOME_DIR.
+    pub fn open_home(&self) -> Result<home::Home> {
+        home::open(
+            self.home_dir.clone(),
+            self.config.platform,
+            &config::process_env,
+        )
+    }
+}
+
+/// Blocks until SIGTERM or SIGINT; returns its name.
+pub fn wait_for_termination() -> Result<&'static str> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| {
+        crate::error::Error::runtime(format!("cannot install signal handlers: {e}"))
+    })?;
+    let sig = signals.forever().next().unwrap_or(SIGTERM);
+    Ok(if sig == SIGINT { "SIGINT" } else { "SIGTERM" })
 }

@@ -1,3 +1,5 @@
-//! Human and machine output of findings.
+//! Output: the findings log, diagnostics, the findings table.
 
+pub mod findings;
+pub mod log;
 pub mod table;

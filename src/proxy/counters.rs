@@ -1,0 +1,73 @@
+//! Counters kept for `status` (SPEC §3, §6): plain atomics, read as a JSON snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Value};
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Process-wide counters of the proxy.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $($(#[$doc])* pub $name: AtomicU64,)*
+        }
+
+        impl Counters {
+            /// All counters as a JSON object.
+            pub fn snapshot(&self) -> Value {
+                json!({ $(stringify!($name): self.$name.load(Ordering::Relaxed),)* })
+            }
+        }
+    };
+}
+
+counters! {
+    /// Client connections accepted.
+    connections,
+    /// Client connections open now.
+    active_connections,
+    /// Clients refused by `allow_clients`.
+    refused_clients,
+    /// Requests forwarded.
+    requests,
+    /// Responses relayed.
+    responses,
+    /// Bytes read from clients.
+    bytes_from_clients,
+    /// Bytes written to clients.
+    bytes_to_clients,
+    /// CONNECT tunnels opened.
+    tunnels,
+    /// Bytes relayed through tunnels (both ways).
+    tunnel_bytes,
+    /// Findings written to the log.
+    findings,
+    /// Findings not written again because of dedup.
+    deduplicated,
+    /// Messages whose scan stopped at max_scan_bytes.
+    scan_truncated,
+    /// Body bytes forwarded without being scanned.
+    unscanned_bytes,
+    /// Bodies with an unknown content coding (scanned as identity).
+    unknown_encodings,
+    /// Bodies with corrupt compressed data.
+    decode_errors,
+    /// Streams that were not valid HTTP/1.1 (400 or closed).
+    framing_errors,
+    /// Upstream connect/read failures (502).
+    upstream_errors,
+    /// Timeouts (504, header read, idle).
+    timeouts,
+    /// Findings that could not be written (disk full, I/O error) or were dropped (queue full).
+    findings_lost,
+}
+
+/// Adds to a counter.
+pub fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge.
+pub fn dec(counter: &AtomicU64) {
+    counter.fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,109 @@
+//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links and
+//! tunnels. Bytes only move in `connection`, `response` and `tunnel`; the async runtime is
+//! confined to `runtime`.
+
+pub mod connection;
+pub mod counters;
+pub mod head;
+pub mod response;
+pub mod runtime;
+pub mod tunnel;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use guardian_parser::finding::Protocol;
+use guardian_parser::inspect::Stats;
+use guardian_parser::scan::Registry;
+
+use crate::config::Config;
+use crate::report::findings::FindingSink;
+use crate::report::log::Log;
+use counters::{add, dec, Counters};
+use runtime::{Mutex, TcpListener};
+
+/// A boxed reader half of a connection.
+pub type BoxRead = Box<dyn futures_lite::AsyncRead + Send + Sync + Unpin>;
+/// A boxed writer half of a connection.
+pub type BoxWrite = Box<dyn futures_lite::AsyncWrite + Send + Sync + Unpin>;
+
+/// Bytes read per socket read.
+pub const READ_BUF: usize = 64 * 1024;
+/// Idle timeout (SPEC §8).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Header read timeout (SPEC §8, slowloris).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests announced to one upstream link before the client side waits.
+pub const MAX_PIPELINE: usize = 64;
+
+/// What every connection shares.
+pub struct Shared {
+    /// Effective configuration.
+    pub config: Config,
+    /// Compiled rules.
+    pub registry: Registry,
+    /// Counters for `status`.
+    pub counters: Arc<Counters>,
+    /// Findings log.
+    pub findings: FindingSink,
+    /// Diagnostics.
+    pub log: Arc<Log>,
+}
+
+/// Adds the growth of an inspector's statistics to the process counters.
+pub fn absorb_stats(c: &Counters, before: &Stats, now: &Stats) {
+    add(
+        &c.scan_truncated,
+        now.scan_truncated - before.scan_truncated,
+    );
+    add(
+        &c.unscanned_bytes,
+        now.unscanned_bytes - before.unscanned_bytes,
+    );
+    add(
+        &c.unknown_encodings,
+        now.unknown_encodings - before.unknown_encodings,
+    );
+    add(&c.decode_errors, now.decode_errors - before.decode_errors);
+}
+
+/// Accepts clients until the listener fails for good.
+pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (stream, peer): (runtime::TcpStream, SocketAddr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: log, back off, keep serving.
+                shared.log.line(&format!("accept failed: {e}"));
+                runtime::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if !shared.config.allows(peer.ip()) {
+            add(&shared.counters.refused_clients, 1);
+            shared.log.line(&format!(
+                "refused client {} (not in allow_clients)",
+                peer.ip()
+            ));
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        add(&shared.counters.connections, 1);
+        add(&shared.counters.active_connections, 1);
+        let shared = shared.clone();
+        runtime::spawn(async move {
+            let client = connection::Client {
+                reader: Box::new(stream.clone()),
+                writer: Arc::new(Mutex::new(Box::new(stream) as BoxWrite)),
+                source: peer.ip().to_string(),
+                protocol: Protocol::Http,
+                origin: None,
+            };
+            connection::serve(shared.clone(), client).await;
+            dec(&shared.counters.active_connections);
+        });
+    }
+}

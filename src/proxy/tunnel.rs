@@ -1,0 +1,85 @@
+//! Blind tunnels: CONNECT without inspection (SPEC §8: the dest is counted, content is not
+//! inspected) and connections upgraded by a `101` response. Bytes go both ways unchanged until
+//! either side closes or both are idle for the idle timeout.
+
+use std::sync::Arc;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+use super::counters::add;
+use super::runtime::{self, Mutex};
+use super::upstream;
+use super::{head, BoxRead, BoxWrite, Shared, IDLE_TIMEOUT, READ_BUF};
+
+/// Opens a tunnel for a CONNECT request and relays it.
+pub async fn open(
+    shared: Arc<Shared>,
+    client_reader: BoxRead,
+    client_writer: Arc<Mutex<BoxWrite>>,
+    source: &str,
+    host: &str,
+    port: u16,
+    leftover: Vec<u8>,
+) {
+    let dest = upstream::authority(host, port);
+    let (stream, from_parent) = match upstream::tunnel(&shared, host, port).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            let counter = if e.status().0 == 504 {
+                &shared.counters.timeouts
+            } else {
+                &shared.counters.upstream_errors
+            };
+            add(counter, 1);
+            shared
+                .log
+                .line(&format!("CONNECT {dest} from {source}: {e}"));
+            let (status, reason) = e.status();
+            let mut w = client_writer.lock().await;
+            let _ = w
+                .write_all(&head::synthetic(status, reason, &e.to_string()))
+                .await;
+            let _ = w.close().await;
+            return;
+        }
+    };
+    add(&shared.counters.tunnels, 1);
+    shared
+        .log
+        .line(&format!("tunnel {source} -> {dest} (not inspected)"));
+    let mut client_w = client_writer.lock().await;
+    let mut upstream_w: BoxWrite = Box::new(stream.clone());
+    let established = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    if client_w.write_all(established).await.is_err()
+        || client_w.write_all(&from_parent).await.is_err()
+        || upstream_w.write_all(&leftover).await.is_err()
+    {
+        return;
+    }
+    let upstream_r: BoxRead = Box::new(stream);
+    let up = copy_until_idle(&shared, client_reader, &mut upstream_w);
+    let down = copy_until_idle(&shared, upstream_r, &mut *client_w);
+    futures_lite::future::zip(up, down).await;
+}
+
+/// Copies `from` → `to` until EOF, an error, or the idle timeout; then closes `to`'s write side.
+pub async fn copy_until_idle<W>(shared: &Shared, mut from: BoxRead, to: &mut W)
+where
+    W: futures_lite::AsyncWrite + Unpin + ?Sized,
+{
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let n = match runtime::timeout(IDLE_TIMEOUT, from.read(&mut buf)).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if runtime::timeout(IDLE_TIMEOUT, to.write_all(&buf[..n]))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        add(&shared.counters.tunnel_bytes, n as u64);
+    }
+    let _ = to.close().await;
+}

@@ -1,0 +1,168 @@
+//! Connecting upstream: `resolve` overrides, the parent proxy (`upstream_proxy`), CONNECT
+//! through it, and timeouts, with errors that name the upstream.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use guardian_parser::framing::{Event, Framer, RequestKind, Role};
+
+use super::runtime::{self, TcpStream};
+use super::Shared;
+
+/// Connect timeout (SPEC §8).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an upstream could not be used.
+#[derive(Debug)]
+pub enum UpstreamError {
+    /// No connection within the connect timeout (504).
+    Timeout(String),
+    /// Connection refused, unreachable, DNS failure… (502).
+    Failed(String, io::Error),
+    /// The parent proxy answered CONNECT with this status (502).
+    ParentRefused(String, u16),
+}
+
+impl UpstreamError {
+    /// The status to answer with and its reason phrase.
+    pub fn status(&self) -> (u16, &'static str) {
+        match self {
+            UpstreamError::Timeout(_) => (504, "Gateway Timeout"),
+            _ => (502, "Bad Gateway"),
+        }
+    }
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamError::Timeout(who) => {
+                write!(f, "upstream {who} did not accept a connection within 10 s")
+            }
+            UpstreamError::Failed(who, e) => write!(f, "cannot connect to upstream {who}: {e}"),
+            UpstreamError::ParentRefused(who, status) => {
+                write!(f, "parent proxy {who} refused CONNECT with status {status}")
+            }
+        }
+    }
+}
+
+/// Splits `host:port`, `[v6]:port` or `host` (with `default_port`), lower-cased.
+pub fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
+    let authority = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or(authority)
+        .to_ascii_lowercase();
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']')?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if tail.is_empty() => default_port,
+            None => return None,
+        };
+        (h.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse().ok()?),
+            None => (authority.clone(), default_port),
+        }
+    };
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+        && port > 0;
+    valid.then_some((host, port))
+}
+
+/// Formats `host:port` (brackets for IPv6).
+pub fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// A TCP connection to where requests for `host:port` go: the parent proxy if one is
+/// configured, else the origin (through `resolve` if it names it).
+pub async fn connect(shared: &Shared, host: &str, port: u16) -> Result<TcpStream, UpstreamError> {
+    if let Some(parent) = &shared.config.upstream_proxy {
+        let (phost, pport) = split_authority(parent, 8080).ok_or_else(|| {
+            UpstreamError::Failed(
+                parent.clone(),
+                io::Error::new(io::ErrorKind::InvalidInput, "bad parent proxy address"),
+            )
+        })?;
+        return dial(shared, &phost, pport, parent).await;
+    }
+    dial(shared, host, port, &authority(host, port)).await
+}
+
+async fn dial(
+    shared: &Shared,
+    host: &str,
+    port: u16,
+    label: &str,
+) -> Result<TcpStream, UpstreamError> {
+    let key = authority(host, port);
+    let result = match shared.config.resolve.get(&key) {
+        Some(addr) => runtime::connect_addr(*addr, CONNECT_TIMEOUT).await,
+        None => runtime::connect(host, port, CONNECT_TIMEOUT).await,
+    };
+    result.map_err(|e| match e.kind() {
+        io::ErrorKind::TimedOut => UpstreamError::Timeout(label.to_string()),
+        _ => UpstreamError::Failed(label.to_string(), e),
+    })
+}
+
+/// A tunnel to `host:port`: direct, or through the parent proxy's CONNECT. Returns the stream
+/// and any bytes the parent sent after its response head.
+pub async fn tunnel(
+    shared: &Shared,
+    host: &str,
+    port: u16,
+) -> Result<(TcpStream, Vec<u8>), UpstreamError> {
+    let mut stream = connect(shared, host, port).await?;
+    let Some(parent) = shared.config.upstream_proxy.clone() else {
+        return Ok((stream, Vec::new()));
+    };
+    let target = authority(host, port);
+    let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+    let fail = |e: io::Error| UpstreamError::Failed(parent.clone(), e);
+    stream.write_all(request.as_bytes()).await.map_err(fail)?;
+    let mut framer = Framer::new(Role::Response);
+    framer.expect_response(RequestKind::Connect);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = runtime::timeout(CONNECT_TIMEOUT, stream.read(&mut buf))
+            .await
+            .map_err(fail)?;
+        if n == 0 {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "parent proxy closed during CONNECT",
+            )));
+        }
+        let step = framer.feed(&buf[..n]);
+        match step.event {
+            Some(Event::Head(head)) => {
+                let status = head.status().unwrap_or(0);
+                if !(200..300).contains(&status) {
+                    return Err(UpstreamError::ParentRefused(parent, status));
+                }
+                return Ok((stream, buf[step.consumed..n].to_vec()));
+            }
+            Some(Event::Error(e)) => {
+                return Err(fail(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    e.to_string(),
+                )));
+            }
+            _ => {}
+        }
+    }
+}
