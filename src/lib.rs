@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod home;
+pub mod loopback;
 pub mod proxy;
 pub mod report;
 pub mod service;

@@ -410,3 +410,27 @@ fn dedup_holds_a_key_for_its_window_then_forgets() {
         "a zero window disables dedup"
     );
 }
+
+/// Regression: the name of a parameter was swallowed into the redaction of its value
+/// (`aws_access_key_id=AKIA…` became `[REDACTED:…]`), hiding what kind of value leaked.
+#[test]
+fn parameter_names_survive_redaction_of_their_values() {
+    let registry = registry();
+    let found = inspect(
+        &registry,
+        Direction::Outbound,
+        &request(
+            "application/x-www-form-urlencoded",
+            "",
+            format!("aws_access_key_id={AWS}&x=1").as_bytes(),
+        ),
+    );
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]
+            .snippet
+            .starts_with("aws_access_key_id=[REDACTED:aws_access_key_id]"),
+        "{}",
+        found[0].snippet
+    );
+}

@@ -3,6 +3,7 @@
 
 mod bench;
 mod check_config;
+mod demo;
 mod run;
 mod scan;
 mod serve;
@@ -28,6 +29,7 @@ pub struct Command {
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand)]
 enum Sub {
+    Demo(demo::Demo),
     Run(run::Run),
     Serve(serve::Serve),
     Scan(scan::Scan),
@@ -38,6 +40,7 @@ enum Sub {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(command: Command) -> Result<u8> {
     match command.sub {
+        Sub::Demo(c) => c.run(),
         Sub::Run(c) => c.run(),
         Sub::Serve(c) => c.run(),
         Sub::Scan(c) => c.run(),

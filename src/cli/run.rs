@@ -100,6 +100,8 @@ impl Run {
             .map_err(|e| Error::runtime(format!("waiting for the command failed: {e}")))?;
         handle.close();
         let _ = forwarder.join();
+        // The child's connections close with it; let their last messages be recorded.
+        shared.quiesce(std::time::Duration::from_secs(2));
         shared.findings.close();
         let written = shared.findings.written();
         if written > 0 {

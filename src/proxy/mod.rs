@@ -52,6 +52,23 @@ pub struct Shared {
     pub log: Arc<Log>,
 }
 
+impl Shared {
+    /// Waits (up to `limit`) until no client connection is open, so that findings of messages
+    /// that just completed are recorded before the findings log is closed.
+    pub fn quiesce(&self, limit: Duration) {
+        let start = std::time::Instant::now();
+        while self
+            .counters
+            .active_connections
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+            && start.elapsed() < limit
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 /// Adds the growth of an inspector's statistics to the process counters.
 pub fn absorb_stats(c: &Counters, before: &Stats, now: &Stats) {
     add(

@@ -2,4 +2,5 @@
 
 pub mod findings;
 pub mod log;
+pub mod read;
 pub mod table;

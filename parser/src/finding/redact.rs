@@ -14,6 +14,12 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-')
 }
 
+/// Characters that continue a secret glued to a redacted match: the token alphabet without
+/// `=`, which separates a parameter name from its value (`key=AKIA…`) and only ends base64.
+fn is_glue_char(b: u8) -> bool {
+    b != b'=' && is_token_char(b)
+}
+
 /// The redacted snippet of a match.
 pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
     let mut text: &[u8] = &m.context;
@@ -65,7 +71,7 @@ fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String 
         // Token characters glued to a redacted match are part of the same secret.
         let glued_start = text[pos..start]
             .iter()
-            .rposition(|&b| !is_token_char(b))
+            .rposition(|&b| !is_glue_char(b))
             .map_or(pos, |i| pos + i + 1);
         let gap_end = if glued_start < start {
             glued_start
@@ -77,7 +83,7 @@ fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String 
         pos = range.end;
         let glued_end = text[pos..]
             .iter()
-            .position(|&b| !is_token_char(b))
+            .position(|&b| !is_glue_char(b))
             .map_or(text.len(), |i| pos + i);
         pos = glued_end;
     }
