@@ -158,7 +158,9 @@ fn config_digest_is_canonical() {
 
 #[test]
 fn config_errors_name_the_key_and_exit_2() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// (config file, environment, what the error must say)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (r#"{"listn":"127.0.0.1:1"}"#, &[], "unknown key \"listn\""),
         (r#"{"mode":"block"}"#, &[], "\"mode\""),
         (r#"{"max_scan_bytes":10}"#, &[], "1024 to 67108864"),
