@@ -425,3 +425,55 @@ fn assert_no_secret_anywhere(root: &std::path::Path, secrets: &[&str]) {
         }
     }
 }
+
+/// Regression: switching origin on a client connection opened a new upstream connection each
+/// time (ports ran out under load). Links are now parked and reused; responses stay in order.
+#[test]
+fn alternating_origins_on_one_connection_stay_in_order() {
+    let (a, b) = (origin(), origin());
+    let g = Guardian::serve(json!({}));
+    let mut all = String::new();
+    for i in 0..30 {
+        let host = if i % 3 == 2 { b } else { a };
+        let path = if i % 2 == 0 {
+            "/style.css"
+        } else {
+            "/package.json"
+        };
+        all.push_str(&format!(
+            "GET http://{host}{path}?i={i} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        ));
+    }
+    all.push_str(&format!(
+        "GET http://{a}/page.html HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\n\r\n"
+    ));
+    let reply = String::from_utf8_lossy(&raw_exchange(
+        g.addr,
+        &[all.as_bytes()],
+        Duration::from_secs(10),
+    ))
+    .to_string();
+    assert_eq!(reply.matches("HTTP/1.1 200").count(), 31);
+    let order: Vec<char> = reply.match_indices("sk-spinner").map(|_| 'c').collect();
+    assert_eq!(order.len(), 15);
+    // Bodies alternate exactly as requested: css, json, css, json, …
+    let mut kinds = Vec::new();
+    let mut rest = reply.as_str();
+    while let Some(i) = rest
+        .find(".sk-spinner")
+        .into_iter()
+        .chain(rest.find("left-pad"))
+        .min()
+    {
+        kinds.push(if rest[i..].starts_with(".sk-spinner") {
+            'c'
+        } else {
+            'j'
+        });
+        rest = &rest[i + 5..];
+    }
+    let expected: Vec<char> = (0..30)
+        .map(|i| if i % 2 == 0 { 'c' } else { 'j' })
+        .collect();
+    assert_eq!(kinds, expected);
+}

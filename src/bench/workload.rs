@@ -225,13 +225,10 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
                 format!("Authorization: Bearer {own_key}\r\nContent-Type: application/json\r\n"),
             )
         };
-        w.requests.extend(request(
-            "POST",
-            host,
-            "/v1/chat/completions",
-            &headers,
-            body.as_bytes(),
-        ));
+        // The index lets an origin answer with the matching response on any connection.
+        let path = format!("/v1/chat/completions?n={}", w.exchanges);
+        w.requests
+            .extend(request("POST", host, &path, &headers, body.as_bytes()));
 
         // Inbound: JSON completion, SSE stream, HTML, JS, binary, or gzip JSON.
         let text = match &in_seed {
@@ -334,5 +331,36 @@ mod tests {
         let w = super::generate(64 << 20, 7, 0x6775_6172_6469_616e);
         std::fs::write("/tmp/wl/req.http", &w.requests).unwrap();
         std::fs::write("/tmp/wl/resp.http", &w.responses).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod split_probe {
+    use guardian_parser::inspect::Inspector;
+    use guardian_parser::scan::{Direction, Platform, Registry};
+
+    #[test]
+    #[ignore]
+    fn detections_do_not_depend_on_read_size() {
+        let w = super::generate(64 << 20, 7, 0x6775_6172_6469_616e);
+        let registry = Registry::builtin(Platform::Picoclaw);
+        for size in [65536usize, 1000, 4096, 7777, 32768, 100_000] {
+            let mut insp = Inspector::new(&registry, Direction::Outbound, 1 << 20);
+            let mut n = 0;
+            for piece in w.requests.chunks(size) {
+                let mut at = 0;
+                loop {
+                    let step = insp.feed(&registry, &piece[at..]);
+                    at += step.consumed;
+                    if step.event.is_none() {
+                        break;
+                    }
+                }
+                while insp.poll_detection().is_some() {
+                    n += 1;
+                }
+            }
+            eprintln!("read size {size}: {n} outbound detections");
+        }
     }
 }

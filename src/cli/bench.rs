@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use argh::FromArgs;
 use guardian_parser::scan::{Direction, Registry};
@@ -9,10 +10,12 @@ use serde_json::json;
 
 use super::Context;
 use crate::bench::core::{peak_rss_bytes, run_stream, sniff_direction};
-use crate::bench::workload;
+use crate::bench::proxy::ProxyRun;
+use crate::bench::workload::{self, Workload};
 use crate::error::{Error, Result};
 
-/// Measure throughput of the core (framing + decode + scan) on a deterministic mixed workload.
+/// Measure throughput: the detection core on a deterministic mixed workload, then the same
+/// workload through a loopback proxy.
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand, name = "bench")]
 pub struct Bench {
@@ -22,7 +25,7 @@ pub struct Bench {
     /// only benchmark the core, not the proxy
     #[argh(switch)]
     core_only: bool,
-    /// benchmark the core on this file of raw HTTP/1.1 messages instead
+    /// benchmark the core on this file of raw HTTP/1.1 messages instead (implies --core-only)
     #[argh(option)]
     input: Option<PathBuf>,
     /// print one JSON object as the last line
@@ -36,6 +39,13 @@ pub struct Bench {
     config: Option<PathBuf>,
 }
 
+/// What the core run measured.
+struct CoreRun {
+    bytes: usize,
+    elapsed: Duration,
+    found: usize,
+}
+
 impl Bench {
     pub fn run(self) -> Result<u8> {
         if !(1..=4096).contains(&self.mb) {
@@ -44,98 +54,121 @@ impl Bench {
                 self.mb
             )));
         }
-        if !self.core_only {
-            return Err(Error::usage(
-                "the proxy benchmark is not built yet; pass --core-only to benchmark the detection core",
-            ));
-        }
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
         let registry = Registry::new(ctx.config.registry_options())
             .map_err(|e| Error::usage(e.to_string()))?;
         let progress = std::io::stderr().is_terminal() && !self.json;
-        let (streams, seeded): (Vec<(Direction, Vec<u8>)>, Option<usize>) = match &self.input {
+        let say = |s: &str| {
+            if progress {
+                eprint!("{s:<72}\r");
+            }
+        };
+        let (streams, workload): (Vec<(Direction, Vec<u8>)>, Option<Workload>) = match &self.input {
             Some(path) => {
                 let data = std::fs::read(path)
                     .map_err(|e| Error::runtime(format!("cannot read {}: {e}", path.display())))?;
                 (vec![(sniff_direction(&data), data)], None)
             }
             None => {
-                if progress {
-                    eprint!("generating {} MB of mixed traffic…\r", self.mb);
-                }
+                say(&format!("generating {} MB of mixed traffic…", self.mb));
                 let w = workload::generate(self.mb << 20, 7, 0x6775_6172_6469_616e);
                 (
                     vec![
-                        (Direction::Outbound, w.requests),
-                        (Direction::Inbound, w.responses),
+                        (Direction::Outbound, w.requests.clone()),
+                        (Direction::Inbound, w.responses.clone()),
                     ],
-                    Some(w.seeded),
+                    Some(w),
                 )
             }
         };
-        let total: usize = streams.iter().map(|(_, s)| s.len()).sum();
-        let mut found = 0usize;
-        let mut elapsed = std::time::Duration::ZERO;
+        let mut core = CoreRun {
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            found: 0,
+        };
         for (i, (direction, stream)) in streams.iter().enumerate() {
-            if progress {
-                eprint!(
-                    "core: stream {}/{} ({:?}, {} MB)…          \r",
-                    i + 1,
-                    streams.len(),
-                    direction,
-                    stream.len() >> 20
-                );
-            }
+            say(&format!(
+                "core: stream {}/{} ({:?}, {} MB)…",
+                i + 1,
+                streams.len(),
+                direction,
+                stream.len() >> 20
+            ));
             let run = run_stream(&registry, *direction, stream, ctx.config.max_scan_bytes);
             if let Some((offset, reason)) = run.error {
                 return Err(Error::runtime(format!(
                     "input is not valid HTTP/1.1 at byte {offset}: {reason}"
                 )));
             }
-            found += run.detections.len();
-            elapsed += run.elapsed;
+            core.bytes += stream.len();
+            core.found += run.detections.len();
+            core.elapsed += run.elapsed;
         }
-        if progress {
-            eprintln!("{:60}", "");
-        }
-        let mb_per_s = total as f64 / (1 << 20) as f64 / elapsed.as_secs_f64().max(1e-9);
-        let summary = json!({
-            "core_mb_per_s": (mb_per_s * 10.0).round() / 10.0,
-            "core_bytes": total,
-            "proxy_mb_per_s": null,
-            "proxy_requests_per_s": null,
-            "seeded": seeded,
-            "found": found,
-            "peak_rss_bytes": peak_rss_bytes(),
-        });
+        let proxy = match (&workload, self.core_only || self.input.is_some()) {
+            (Some(w), false) => {
+                say("proxy: the workload through a loopback proxy, then directly, then small requests…");
+                Some(crate::bench::proxy::run(w, 20_000)?)
+            }
+            _ => None,
+        };
+        say("");
+        let seeded = workload.as_ref().map(|w| w.seeded);
+        self.report(&core, proxy.as_ref(), seeded);
+        let core_ok = seeded.is_none_or(|s| s == core.found);
+        let proxy_ok = proxy.as_ref().is_none_or(|p| Some(p.found) == seeded);
+        Ok(if core_ok && proxy_ok { 0 } else { 1 })
+    }
+
+    fn report(&self, core: &CoreRun, proxy: Option<&ProxyRun>, seeded: Option<usize>) {
+        let mb_per_s =
+            core.bytes as f64 / (1u64 << 20) as f64 / core.elapsed.as_secs_f64().max(1e-9);
+        let round = |x: f64| (x * 10.0).round() / 10.0;
         let mut out = std::io::stdout().lock();
         if !self.json {
             let _ = writeln!(
                 out,
                 "core (framing + decode + scan, 1 thread): {mb_per_s:.1} MB/s over {} MB",
-                total >> 20
+                core.bytes >> 20
             );
             match seeded {
                 Some(s) => {
-                    let _ = writeln!(out, "findings: {found} found / {s} seeded");
+                    let _ = writeln!(out, "findings (core): {} found / {s} seeded", core.found);
                 }
                 None => {
-                    let _ = writeln!(out, "findings: {found}");
+                    let _ = writeln!(out, "findings (core): {}", core.found);
                 }
+            }
+            if let Some(p) = proxy {
+                let _ = writeln!(
+                    out,
+                    "proxy (loopback, same workload): {:.1} MB/s vs {:.1} MB/s direct (ratio {:.2}); {:.0} keep-alive requests/s; {} findings via the proxy",
+                    p.proxy_mb_per_s,
+                    p.direct_mb_per_s,
+                    p.proxy_mb_per_s / p.direct_mb_per_s.max(1e-9),
+                    p.requests_per_s,
+                    p.found
+                );
             }
             if let Some(rss) = peak_rss_bytes() {
                 let _ = writeln!(
                     out,
                     "peak RSS: {:.1} MiB (includes the generated workload held in memory)",
-                    rss as f64 / (1 << 20) as f64
+                    rss as f64 / (1u64 << 20) as f64
                 );
             }
         }
+        let summary = json!({
+            "core_mb_per_s": round(mb_per_s),
+            "core_bytes": core.bytes,
+            "proxy_mb_per_s": proxy.map(|p| round(p.proxy_mb_per_s)),
+            "direct_mb_per_s": proxy.map(|p| round(p.direct_mb_per_s)),
+            "proxy_requests_per_s": proxy.map(|p| p.requests_per_s.round()),
+            "seeded": seeded,
+            "found": core.found,
+            "proxy_found": proxy.map(|p| p.found),
+            "proxy_counters": proxy.map(|p| p.counters.clone()),
+            "peak_rss_bytes": peak_rss_bytes(),
+        });
         let _ = writeln!(out, "{summary}");
-        Ok(if seeded.is_some_and(|s| s != found) {
-            1
-        } else {
-            0
-        })
     }
 }

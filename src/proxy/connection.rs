@@ -65,11 +65,17 @@ pub async fn serve(shared: Arc<Shared>, client: Client) {
     side.run().await;
 }
 
+/// Idle upstream links kept per client connection, for origins it returns to.
+const MAX_PARKED: usize = 4;
+
 struct RequestSide {
     shared: Arc<Shared>,
     client: Client,
     inspector: Inspector,
+    /// The link requests currently go to; the only one with requests in flight.
     link: Option<Link>,
+    /// Idle links to other origins, most recently used last.
+    parked: Vec<Link>,
     stop: (runtime::Sender<()>, runtime::Receiver<()>),
     forward: bool,
     head_started: Option<Instant>,
@@ -94,6 +100,7 @@ impl RequestSide {
             client,
             inspector,
             link: None,
+            parked: Vec::new(),
             stop: runtime::bounded(1),
             forward: false,
             head_started: None,
@@ -147,6 +154,10 @@ impl RequestSide {
         if matches!(flow, Flow::Finish) {
             self.retire_link().await;
         } else if let Some(link) = self.link.take() {
+            drop(link.expect);
+            let _ = link.pump.cancel().await;
+        }
+        for link in self.parked.drain(..) {
             drop(link.expect);
             let _ = link.pump.cancel().await;
         }
@@ -259,7 +270,7 @@ impl RequestSide {
             .link
             .as_ref()
             .is_some_and(|l| l.host == host && l.port == port);
-        if !reuse && self.link.is_some() && !self.retire_link().await {
+        if !reuse && !self.switch_link(&host, port).await {
             return Err(Flow::Close);
         }
         let expected = Expected {
@@ -375,6 +386,40 @@ impl RequestSide {
             upgraded: upgraded_rx,
             pump: runtime::spawn(pump.run()),
         });
+    }
+
+    /// Makes the link to (host, port) the active one: the active link first answers what it was
+    /// asked (responses stay in order), then is parked for reuse; a parked link to the new
+    /// origin is taken back if there is one. `false` if the client connection must close.
+    async fn switch_link(&mut self, host: &str, port: u16) -> bool {
+        if let Some(mut link) = self.link.take() {
+            let mut alive = true;
+            while link.in_flight > 0 && alive {
+                alive = link.done.recv().await.is_ok();
+                link.in_flight = link.in_flight.saturating_sub(1);
+            }
+            if alive {
+                self.parked.push(link);
+            } else {
+                drop(link.expect);
+                if link.pump.await == PumpEnd::Close {
+                    return false;
+                }
+            }
+        }
+        if self.parked.len() > MAX_PARKED {
+            let oldest = self.parked.remove(0);
+            drop(oldest.expect);
+            let _ = oldest.pump.await;
+        }
+        if let Some(i) = self
+            .parked
+            .iter()
+            .position(|l| l.host == host && l.port == port)
+        {
+            self.link = Some(self.parked.remove(i));
+        }
+        true
     }
 
     /// Lets the current link answer what it was asked, then drops it. `false` if the client
