@@ -4,7 +4,6 @@
 
 use std::sync::OnceLock;
 
-use guardian_parser::framing::Event;
 use guardian_parser::inspect::{Detection, Inspector};
 use guardian_parser::scan::{Direction, Platform, Registry};
 use libfuzzer_sys::fuzz_target;
@@ -18,16 +17,9 @@ fn run(direction: Direction, stream: &[u8], piece: usize) -> Vec<Detection> {
     let registry = registry();
     let mut inspector = Inspector::new(registry, direction, 1 << 16);
     let mut out = Vec::new();
-    'pieces: for chunk in stream.chunks(piece) {
-        let mut at = 0;
-        loop {
-            let step = inspector.feed(registry, &chunk[at..]);
-            at += step.consumed;
-            match step.event {
-                None => break,
-                Some(Event::Error(_)) => break 'pieces,
-                Some(_) => {}
-            }
+    for chunk in stream.chunks(piece) {
+        if inspector.feed_all(registry, chunk).is_some() {
+            break;
         }
     }
     let _ = inspector.finish(registry);

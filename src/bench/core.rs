@@ -34,19 +34,10 @@ pub fn run_stream(
     let mut run = CoreRun::default();
     let start = Instant::now();
     let mut offset = 0usize;
-    'reads: for piece in stream.chunks(READ_SIZE) {
-        let mut at = 0;
-        loop {
-            let step = inspector.feed(registry, &piece[at..]);
-            at += step.consumed;
-            match step.event {
-                None => break,
-                Some(Event::Error(e)) => {
-                    run.error = Some(((offset + at) as u64, e.to_string()));
-                    break 'reads;
-                }
-                Some(_) => {}
-            }
+    for piece in stream.chunks(READ_SIZE) {
+        if let Some(e) = inspector.feed_all(registry, piece) {
+            run.error = Some((offset as u64, e.to_string()));
+            break;
         }
         offset += piece.len();
         while let Some(d) = inspector.poll_detection() {

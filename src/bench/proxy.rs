@@ -32,11 +32,11 @@ pub struct ProxyRun {
     pub counters: serde_json::Value,
 }
 
-/// Splits a stream of requests into one message per element, in order.
-fn split_requests(stream: &[u8]) -> Vec<Vec<u8>> {
-    let mut framer = Framer::new(Role::Request);
+/// Splits a stream of messages of one role into one element per message, in order.
+fn split_messages(role: Role, stream: &[u8]) -> Vec<Vec<u8>> {
+    let mut framer = Framer::new(role);
     let (mut out, mut start, mut at) = (Vec::new(), 0, 0);
-    while at <= stream.len() {
+    loop {
         let step = framer.feed(&stream[at..]);
         at += step.consumed;
         match step.event {
@@ -44,17 +44,16 @@ fn split_requests(stream: &[u8]) -> Vec<Vec<u8>> {
                 out.push(stream[start..at].to_vec());
                 start = at;
             }
-            None | Some(Event::Error(_)) => break,
+            None | Some(Event::Error(_)) => return out,
             Some(_) => {}
         }
     }
-    out
 }
 
 /// Runs the proxy benchmark.
 pub fn run(workload: &Workload, small_requests: usize) -> Result<ProxyRun> {
-    let responses = Arc::new(split_responses(&workload.responses));
-    let requests = split_requests(&workload.requests);
+    let responses = Arc::new(split_messages(Role::Response, &workload.responses));
+    let requests = split_messages(Role::Request, &workload.requests);
     if requests.len() != responses.len() {
         return Err(Error::runtime(
             "bench workload: requests and responses do not pair up",
@@ -130,23 +129,6 @@ pub fn run(workload: &Workload, small_requests: usize) -> Result<ProxyRun> {
         found,
         counters,
     })
-}
-
-fn split_responses(stream: &[u8]) -> Vec<Vec<u8>> {
-    let mut framer = Framer::new(Role::Response);
-    let (mut out, mut start, mut at) = (Vec::new(), 0, 0);
-    loop {
-        let step = framer.feed(&stream[at..]);
-        at += step.consumed;
-        match step.event {
-            Some(Event::End) => {
-                out.push(stream[start..at].to_vec());
-                start = at;
-            }
-            None | Some(Event::Error(_)) => return out,
-            Some(_) => {}
-        }
-    }
 }
 
 /// `POST http://host/path HTTP/1.1` → `POST /path HTTP/1.1`, for the direct run.

@@ -195,6 +195,26 @@ impl Inspector {
         step
     }
 
+    /// Frames and scans all of `input` (for callers that do not forward bytes: offline scans,
+    /// benches, tests). Feeds until the framer asks for more, which also reports an `End` due
+    /// on the call after a body's last byte. Returns the framing error that stopped the stream.
+    pub fn feed_all(
+        &mut self,
+        registry: &Registry,
+        input: &[u8],
+    ) -> Option<crate::framing::FramingError> {
+        let mut at = 0;
+        loop {
+            let step = self.feed(registry, &input[at..]);
+            at += step.consumed;
+            match step.event {
+                None => return None,
+                Some(Event::Error(e)) => return Some(e),
+                Some(_) => {}
+            }
+        }
+    }
+
     /// The peer closed; ends a close-delimited body.
     pub fn finish(&mut self, registry: &Registry) -> Option<Event> {
         let event = self.framer.finish();
