@@ -29,16 +29,16 @@ impl CheckConfig {
         let effective = ctx.config.to_json();
         let digest = ctx.config.sha256();
         if self.json {
-            println!(
+            say!(
                 "{}",
                 json!({"ok": true, "config": effective, "config_sha256": digest})
             );
         } else {
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&effective).unwrap_or_default()
             );
-            println!("config_sha256: {digest}");
+            say!("config_sha256: {digest}");
         }
         Ok(0)
     }

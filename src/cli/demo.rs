@@ -82,7 +82,7 @@ impl Demo {
         let service = Service::bind(config, &home, SocketAddr::from(([127, 0, 0, 1], 0)), false)?;
         let (shared, proxy) = service.spawn();
 
-        println!(
+        say!(
             "Guardian demo (offline): proxy on {proxy}, loopback origin on {origin}, home {}\n",
             home.dir.display()
         );
@@ -99,14 +99,14 @@ impl Demo {
             ("an \"update\" script, gzip-compressed, that opens a reverse shell", request("GET", "updates.example", "/update", "", "")),
         ];
         for (what, bytes) in &steps {
-            println!("-> {what}");
+            say!("-> {what}");
             let kind = [RequestKind::Other];
             let (reply, complete) = runtime::block_on(loopback::exchange(proxy, bytes, &kind))
                 .map_err(|e| Error::runtime(format!("demo request failed: {e}")))?;
             let status =
                 String::from_utf8_lossy(reply.split(|&b| b == b'\r').next().unwrap_or(b""))
                     .to_string();
-            println!(
+            say!(
                 "   {status}{}",
                 if complete == 1 { "" } else { " (incomplete)" }
             );
@@ -114,17 +114,17 @@ impl Demo {
         shared.quiesce(std::time::Duration::from_secs(5));
         shared.findings.close();
         let findings = crate::report::read::findings(&home.findings());
-        println!(
+        say!(
             "\nFindings written to {} ({} lines; secrets redacted):\n",
             home.findings().display(),
             findings.len()
         );
-        println!("{}", table::HEADER);
+        say!("{}", table::HEADER);
         for f in &findings {
-            println!("{}", table::row(f));
+            say!("{}", table::row(f));
         }
-        println!("\nThe benign page and the LLM call's own key produced nothing; every other step was logged.");
-        println!("Try it on a real process: guardian run -- <command>");
+        say!("\nThe benign page and the LLM call's own key produced nothing; every other step was logged.");
+        say!("Try it on a real process: guardian run -- <command>");
         Ok(0)
     }
 }

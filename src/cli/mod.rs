@@ -1,12 +1,27 @@
 //! The command line (SPEC §6): one subcommand per file, parsed by argh, validated into a
 //! configuration in one place ([`Context`]).
 
+/// Prints a line to standard output; a closed pipe (`| head`) is not an error, so write
+/// failures are ignored rather than panicking like `println!`.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod check_config;
 mod demo;
+mod posture;
 mod run;
 mod scan;
 mod serve;
+mod setup;
+mod start;
+mod status;
+mod stop;
+mod threats;
 
 pub use run::proxy_env;
 
@@ -32,6 +47,13 @@ enum Sub {
     Demo(demo::Demo),
     Run(run::Run),
     Serve(serve::Serve),
+    Start(start::Start),
+    Stop(stop::Stop),
+    Status(status::StatusCmd),
+    Threats(threats::Threats),
+    Posture(posture::PostureCmd),
+    Setup(setup::Setup),
+    Env(setup::EnvCmd),
     Scan(scan::Scan),
     CheckConfig(check_config::CheckConfig),
     Bench(bench::Bench),
@@ -43,6 +65,13 @@ pub fn run(command: Command) -> Result<u8> {
         Sub::Demo(c) => c.run(),
         Sub::Run(c) => c.run(),
         Sub::Serve(c) => c.run(),
+        Sub::Start(c) => c.run(),
+        Sub::Stop(c) => c.run(),
+        Sub::Status(c) => c.run(),
+        Sub::Threats(c) => c.run(),
+        Sub::Posture(c) => c.run(),
+        Sub::Setup(c) => c.run(),
+        Sub::Env(c) => c.run(),
         Sub::Scan(c) => c.run(),
         Sub::CheckConfig(c) => c.run(),
         Sub::Bench(c) => c.run(),

@@ -2,5 +2,6 @@
 
 pub mod findings;
 pub mod log;
+pub mod posture;
 pub mod read;
 pub mod table;

@@ -1,0 +1,115 @@
+//! `guardian start`: `serve` in the background; waits until it accepts connections.
+
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+
+use super::Context;
+use crate::daemon::{self, Status};
+use crate::error::{Error, Result};
+
+/// Start the proxy in the background (one per home); print its address and how to use it.
+#[derive(FromArgs, Debug, PartialEq)]
+#[argh(subcommand, name = "start")]
+pub struct Start {
+    /// guardian home directory
+    #[argh(option)]
+    home: Option<PathBuf>,
+    /// configuration file
+    #[argh(option)]
+    config: Option<PathBuf>,
+}
+
+fn print_running(state: &daemon::state::State, already: bool) {
+    let verb = if already {
+        "already running"
+    } else {
+        "started"
+    };
+    say!("guardian {verb}: {} (pid {})", state.listen, state.pid);
+    say!("Use it for one process at a time, for example:");
+    say!("  env HTTP_PROXY=http://{0} HTTPS_PROXY=http://{0} http_proxy=http://{0} https_proxy=http://{0} picoclaw gateway", state.listen);
+    say!("`guardian env` prints these variables again; `guardian stop` stops the proxy.");
+}
+
+impl Start {
+    pub fn run(self) -> Result<u8> {
+        let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
+        let home = ctx.open_home()?;
+        match daemon::status(&home) {
+            Status::Running(state) => {
+                print_running(&state, true);
+                return Ok(0);
+            }
+            Status::Stale(reason) => {
+                eprintln!("guardian: cleaning a stale state ({reason})");
+                daemon::clean_stale(&home);
+            }
+            Status::Stopped => {}
+        }
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::runtime(format!("cannot find the guardian binary: {e}")))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("serve").arg("--home").arg(&home.dir);
+        if let Some(c) = &self.config {
+            cmd.arg("--config").arg(c);
+        }
+        let err_path = home.dir.join("start.err");
+        let err_file = std::fs::File::create(&err_path)
+            .map_err(|e| Error::runtime(format!("cannot create {}: {e}", err_path.display())))?;
+        // A process group of its own: the terminal's Ctrl-C does not reach the daemon.
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err_file)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::runtime(format!("cannot start guardian serve: {e}")))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(exit)) = child.try_wait() {
+                if exit.code() == Some(super::serve::EXIT_ALREADY_RUNNING.into()) {
+                    // Another start won the race: report its daemon once it is up.
+                    if let Some(state) = wait_running(&home, deadline) {
+                        print_running(&state, true);
+                        return Ok(0);
+                    }
+                }
+                let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+                return Err(Error::runtime(format!(
+                    "guardian serve exited ({exit}): {}",
+                    err.trim()
+                )));
+            }
+            if let Status::Running(state) = daemon::status(&home) {
+                if state.pid == child.id() && TcpStream::connect(&state.listen).is_ok() {
+                    let _ = std::fs::remove_file(&err_path);
+                    print_running(&state, false);
+                    return Ok(0);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::runtime(
+                    "guardian serve did not accept connections within 10 s; see guardian.log",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn wait_running(home: &crate::home::Home, deadline: Instant) -> Option<daemon::state::State> {
+    while Instant::now() < deadline {
+        if let Status::Running(state) = daemon::status(home) {
+            if TcpStream::connect(&state.listen).is_ok() {
+                return Some(state);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
