@@ -415,3 +415,21 @@ fn sections_classify_every_consumed_byte() {
         );
     }
 }
+
+/// Regression (found by `cargo fuzz run framing`): a reason phrase that is not UTF-8 made
+/// httparse return a static "" outside the head buffer, and computing its range overflowed
+/// (a panic in debug, an out-of-bounds slice in `reason()` in release).
+#[test]
+fn regression_non_utf8_reason_phrase() {
+    let input = include_bytes!("regressions/framing-non-utf8-reason.bin");
+    let (_, stream) = input.split_first().unwrap();
+    let log = framing_log(Role::Response, stream, &[]);
+    assert_eq!(log, framing_log(Role::Response, stream, &[1]));
+    let mut framer = Framer::new(Role::Response);
+    let step = framer.feed(b"HTTP/1.1 200 Gr\xfc\xdfe\r\nContent-Length: 0\r\n\r\n");
+    let Some(Event::Head(h)) = step.event else {
+        panic!("a non-UTF-8 reason is still a response")
+    };
+    assert_eq!(h.status(), Some(200));
+    let _ = h.reason();
+}

@@ -61,9 +61,12 @@ impl Head {
     pub(crate) fn parse(role: Role, raw: Vec<u8>) -> Result<Self, FramingError> {
         let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let base = raw.as_ptr() as usize;
-        let range_of = |s: &[u8]| {
-            let start = s.as_ptr() as usize - base;
-            start..start + s.len()
+        let len = raw.len();
+        // httparse hands out slices of `raw`, except a static "" for a reason phrase that is
+        // not UTF-8: anything outside `raw` becomes an empty range (found by fuzzing).
+        let range_of = |s: &[u8]| match (s.as_ptr() as usize).checked_sub(base) {
+            Some(start) if start + s.len() <= len => start..start + s.len(),
+            _ => 0..0,
         };
         let (start, minor_version, parsed) = match role {
             Role::Request => {
