@@ -13,3 +13,4 @@ pub mod loopback;
 pub mod proxy;
 pub mod report;
 pub mod service;
+pub mod tls;

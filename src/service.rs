@@ -45,12 +45,21 @@ impl Service {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::runtime(format!("cannot read the bound address: {e}")))?;
+        let tls = if config.https_inspection {
+            Some(Arc::new(crate::tls::Interceptor::open(
+                &home.dir,
+                config.upstream_ca_file.as_deref(),
+            )?))
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             config,
             registry,
             counters,
             findings,
             log,
+            tls,
         });
         Ok(Service {
             shared,

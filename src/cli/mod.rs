@@ -11,6 +11,7 @@ macro_rules! say {
 }
 
 mod bench;
+mod ca;
 mod check_config;
 mod demo;
 mod posture;
@@ -44,6 +45,7 @@ pub struct Command {
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand)]
 enum Sub {
+    Ca(ca::Ca),
     Demo(demo::Demo),
     Run(run::Run),
     Serve(serve::Serve),
@@ -62,6 +64,7 @@ enum Sub {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(command: Command) -> Result<u8> {
     match command.sub {
+        Sub::Ca(c) => c.run(),
         Sub::Demo(c) => c.run(),
         Sub::Run(c) => c.run(),
         Sub::Serve(c) => c.run(),

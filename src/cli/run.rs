@@ -24,12 +24,41 @@ pub struct Run {
     /// configuration file
     #[argh(option)]
     config: Option<PathBuf>,
+    /// terminate TLS with the local CA and inspect HTTPS (the CA is trusted by this command only)
+    #[argh(switch)]
+    https_inspection: bool,
     /// the command and its arguments (after --)
     #[argh(positional, greedy)]
     command: Vec<OsString>,
 }
 
 /// The per-process environment (SPEC §8) for a proxy at `addr`, keeping the user's NO_PROXY.
+/// The per-process trust variables (SPEC §8) for a home whose CA intercepts TLS: the bundle for
+/// the variables that replace the system store, the bare CA for Node's extra-CA variable.
+pub fn trust_env(home_dir: &std::path::Path) -> Vec<(String, String)> {
+    let files = crate::tls::ca::CaFiles::of(home_dir);
+    let bundle = files.bundle().display().to_string();
+    let mut env: Vec<(String, String)> = [
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "AWS_CA_BUNDLE",
+        "CARGO_HTTP_CAINFO",
+        "PIP_CERT",
+        "DENO_CERT",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), bundle.clone()))
+    .collect();
+    env.push((
+        "NODE_EXTRA_CA_CERTS".into(),
+        files.cert().display().to_string(),
+    ));
+    env.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
+    env
+}
+
 pub fn proxy_env(addr: SocketAddr, user_no_proxy: Option<String>) -> Vec<(String, String)> {
     let url = format!("http://{addr}");
     let mut env: Vec<(String, String)> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
@@ -68,7 +97,9 @@ impl Run {
                 "run needs a command: guardian run -- CMD ARGS…",
             ));
         };
-        let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
+        let mut ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
+        ctx.config.https_inspection |= self.https_inspection;
+        let inspecting = ctx.config.https_inspection;
         let home = ctx.open_home()?;
         let service = Service::bind(
             ctx.config,
@@ -79,6 +110,9 @@ impl Run {
         let (shared, addr) = service.spawn();
         let mut command = Command::new(program);
         command.args(args).envs(proxy_env(addr, user_no_proxy()));
+        if inspecting {
+            command.envs(trust_env(&home.dir));
+        }
         let mut child = command.spawn().map_err(|e| {
             Error::runtime(format!("cannot start {}: {e}", program.to_string_lossy()))
         })?;

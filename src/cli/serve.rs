@@ -60,13 +60,14 @@ impl Serve {
             home: home.dir.display().to_string(),
             config_sha256: shared.config.sha256(),
             https_inspection: shared.config.https_inspection,
-            ca_fingerprint_sha256: None,
+            ca_fingerprint_sha256: shared.tls.as_ref().map(|t| t.fingerprint()),
             counters: shared.counters.snapshot(),
         };
         write_json_atomic(&home.state(), &state)
             .map_err(|e| Error::runtime(format!("cannot write {}: {e}", home.state().display())))?;
         let write_posture = |status: &str| {
-            let p = Posture::compute(&shared.config, status, &home.findings());
+            let mut p = Posture::compute(&shared.config, status, &home.findings());
+            p.ca_fingerprint_sha256 = shared.tls.as_ref().map(|t| t.fingerprint());
             if let Err(e) = posture::write_if_changed(&posture_path, &p) {
                 shared.log.line(&e.to_string());
             }
@@ -101,7 +102,8 @@ impl Serve {
                         let _ = write_json_atomic(&home.state(), &state);
                     }
                     if ticks % 120 == 0 {
-                        let p = Posture::compute(&shared.config, "running", &home.findings());
+                        let mut p = Posture::compute(&shared.config, "running", &home.findings());
+                        p.ca_fingerprint_sha256 = shared.tls.as_ref().map(|t| t.fingerprint());
                         let _ = posture::write_if_changed(&posture_path, &p);
                     }
                 }

@@ -279,9 +279,24 @@ impl RequestSide {
             upgrade: h.header("upgrade").is_some() && h.has_token("connection", "upgrade"),
         };
         for attempt in 0..2 {
+            if self.link.is_none() && self.client.protocol == Protocol::Https {
+                match crate::tls::intercept::connect_origin(&self.shared, &host, port).await {
+                    Ok((r, w)) => self.open_link(&host, port, r, w),
+                    Err(reason) => {
+                        add(&self.shared.counters.tls_upstream_failures, 1);
+                        self.shared.log.line(&reason);
+                        self.respond(502, "Bad Gateway", &reason).await;
+                        self.forward = false;
+                        self.finish_after = true;
+                        return Ok(());
+                    }
+                }
+            }
             if self.link.is_none() {
                 match upstream::connect(&self.shared, &host, port).await {
-                    Ok(stream) => self.open_link(&host, port, stream),
+                    Ok(stream) => {
+                        self.open_link(&host, port, Box::new(stream.clone()), Box::new(stream))
+                    }
                     Err(e) => {
                         let counter = if e.status().0 == 504 {
                             &self.shared.counters.timeouts
@@ -360,13 +375,13 @@ impl RequestSide {
         Some((host, port, sent))
     }
 
-    fn open_link(&mut self, host: &str, port: u16, stream: runtime::TcpStream) {
+    fn open_link(&mut self, host: &str, port: u16, upstream: BoxRead, writer: BoxWrite) {
         let (expect_tx, expect_rx) = runtime::bounded(crate::proxy::MAX_PIPELINE);
         let (upgraded_tx, upgraded_rx) = runtime::bounded(1);
         let (done_tx, done_rx) = runtime::bounded(crate::proxy::MAX_PIPELINE);
         let pump = Pump {
             shared: self.shared.clone(),
-            upstream: Box::new(stream.clone()),
+            upstream,
             client: self.client.writer.clone(),
             expect: expect_rx,
             upgraded: upgraded_tx,
@@ -379,7 +394,7 @@ impl RequestSide {
         self.link = Some(Link {
             host: host.to_string(),
             port,
-            writer: Box::new(stream),
+            writer,
             expect: expect_tx,
             done: done_rx,
             in_flight: 0,
@@ -474,6 +489,17 @@ impl RequestSide {
     async fn tunnel(&mut self, host: &str, port: u16, leftover: Vec<u8>) {
         let reader =
             std::mem::replace(&mut self.client.reader, Box::new(futures_lite::io::empty()));
+        if self.shared.tls.is_some() && self.client.protocol == Protocol::Http {
+            let (shared, writer, source) = (
+                self.shared.clone(),
+                self.client.writer.clone(),
+                self.client.source.clone(),
+            );
+            return Box::pin(crate::tls::intercept::intercept(
+                shared, reader, writer, &source, host, port, leftover,
+            ))
+            .await;
+        }
         tunnel::open(
             self.shared.clone(),
             reader,

@@ -60,6 +60,12 @@ counters! {
     timeouts,
     /// Findings that could not be written (disk full, I/O error) or were dropped (queue full).
     findings_lost,
+    /// CONNECT tunnels intercepted (TLS terminated with a Guardian leaf).
+    tls_intercepted,
+    /// Clients that refused Guardian's certificate (untrusted CA, pinning).
+    tls_client_rejected,
+    /// Upstream TLS failures (bad certificate, wrong name): answered 502.
+    tls_upstream_failures,
 }
 
 /// Adds to a counter.

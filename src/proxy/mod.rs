@@ -50,6 +50,8 @@ pub struct Shared {
     pub findings: FindingSink,
     /// Diagnostics.
     pub log: Arc<Log>,
+    /// HTTPS interception, when `https_inspection` is on.
+    pub tls: Option<Arc<crate::tls::Interceptor>>,
 }
 
 impl Shared {

@@ -50,7 +50,10 @@ impl Posture {
             monitor_status: monitor_status.to_string(),
             mode: "detect".to_string(),
             https_inspection: config.https_inspection,
-            ca_fingerprint_sha256: None,
+            ca_fingerprint_sha256: config
+                .https_inspection
+                .then(|| ca_fingerprint(home_of(findings)))
+                .flatten(),
             config_sha256: config.sha256(),
             finding_log_sha256: file_sha256(findings),
             generated_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
@@ -66,6 +69,19 @@ impl Posture {
             ..other.clone()
         }
     }
+}
+
+fn home_of(findings: &Path) -> &Path {
+    findings.parent().unwrap_or(Path::new("."))
+}
+
+/// The fingerprint of the CA in `home_dir`, when it exists.
+pub fn ca_fingerprint(home_dir: &Path) -> Option<String> {
+    let files = crate::tls::ca::CaFiles::of(home_dir);
+    let pem = std::fs::read(files.cert()).ok()?;
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).ok()?;
+    Some(hex(&Sha256::digest(der.as_ref())))
 }
 
 /// SHA-256 (hex) of a file's bytes, read as a stream; of the empty string when absent.

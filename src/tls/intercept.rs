@@ -1,0 +1,143 @@
+//! A CONNECT with inspection: answer 200, terminate TLS with a leaf for the CONNECT host, then
+//! serve the HTTP inside exactly like plain HTTP (same pumps, same core), with `protocol:
+//! "https"` and an upstream TLS connection that verifies the origin.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use guardian_parser::finding::Protocol;
+use rustls_pki_types::ServerName;
+
+use crate::proxy::counters::add;
+use crate::proxy::runtime::{self, Mutex};
+use crate::proxy::{connection, BoxRead, BoxWrite, Shared, HEADER_TIMEOUT};
+
+/// The client's halves joined again (bytes already read first), for the TLS acceptor.
+struct Joined {
+    prefix: Vec<u8>,
+    at: usize,
+    reader: BoxRead,
+    writer: BoxWrite,
+}
+
+impl AsyncRead for Joined {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.at < self.prefix.len() {
+            let n = buf.len().min(self.prefix.len() - self.at);
+            buf[..n].copy_from_slice(&self.prefix[self.at..self.at + n]);
+            self.at += n;
+            return Poll::Ready(Ok(n));
+        }
+        Pin::new(&mut self.reader).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Joined {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.writer).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_close(cx)
+    }
+}
+
+/// Intercepts one CONNECT to `host:port`.
+pub async fn intercept(
+    shared: Arc<Shared>,
+    reader: BoxRead,
+    writer: Arc<Mutex<BoxWrite>>,
+    source: &str,
+    host: &str,
+    port: u16,
+    leftover: Vec<u8>,
+) {
+    let Some(tls) = shared.tls.clone() else {
+        return;
+    };
+    let mut writer = std::mem::replace(
+        &mut *writer.lock().await,
+        Box::new(futures_lite::io::sink()),
+    );
+    if writer
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let config = match tls.server_config(host) {
+        Ok(c) => c,
+        Err(e) => {
+            shared.log.line(&e.to_string());
+            return;
+        }
+    };
+    let joined = Joined {
+        prefix: leftover,
+        at: 0,
+        reader,
+        writer,
+    };
+    let accept = futures_rustls::TlsAcceptor::from(config).accept(joined);
+    let stream = match runtime::timeout(HEADER_TIMEOUT, accept).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Typically a client that does not trust the Guardian CA, or pins certificates.
+            add(&shared.counters.tls_client_rejected, 1);
+            shared.log.line(&format!("TLS with client {source} for {host} failed ({e}); if the client pins certificates, exclude {host} with NO_PROXY"));
+            return;
+        }
+    };
+    add(&shared.counters.tls_intercepted, 1);
+    let (r, w) = futures_lite::io::split(stream);
+    let client = connection::Client {
+        reader: Box::new(r),
+        writer: Arc::new(Mutex::new(Box::new(w) as BoxWrite)),
+        source: source.to_string(),
+        protocol: Protocol::Https,
+        origin: Some((host.to_string(), port)),
+    };
+    connection::serve(shared, client).await;
+}
+
+/// A verified TLS connection to the origin (through the parent proxy if one is configured).
+pub async fn connect_origin(
+    shared: &Shared,
+    host: &str,
+    port: u16,
+) -> Result<(BoxRead, BoxWrite), String> {
+    let Some(tls) = &shared.tls else {
+        return Err("HTTPS inspection is off".into());
+    };
+    let (tcp, from_parent) = crate::proxy::upstream::tunnel(shared, host, port)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !from_parent.is_empty() {
+        return Err(format!("parent proxy sent data before TLS to {host}"));
+    }
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| format!("{host} is not a valid TLS server name: {e}"))?;
+    let connector = futures_rustls::TlsConnector::from(tls.client.clone());
+    let stream = runtime::timeout(
+        crate::proxy::upstream::CONNECT_TIMEOUT,
+        connector.connect(name, tcp),
+    )
+    .await
+    .map_err(|e| format!("TLS to upstream {host}:{port} failed: {e}"))?;
+    let (r, w) = futures_lite::io::split(stream);
+    Ok((Box::new(r), Box::new(w)))
+}
