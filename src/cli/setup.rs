@@ -79,7 +79,21 @@ impl Setup {
                 "<command>"
             }
         );
-        say!("HTTPS inspection is off: HTTPS goes through a blind tunnel (destinations counted, content not inspected).");
+        if ctx.config.https_inspection {
+            match crate::report::posture::ca_fingerprint(&ctx.home_dir) {
+                Some(fp) => say!("HTTPS inspection is on. Guardian CA sha256 fingerprint: {fp}"),
+                None => say!("HTTPS inspection is on; the CA is created by `guardian ca init` or the first start."),
+            }
+            say!("Trust it for one process only (these replace the system store, hence the bundle of system roots + Guardian CA):\n");
+            let vars: Vec<String> = super::run::trust_env(&ctx.home_dir)
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            say!("  env {} {line} <command>\n", vars.join(" "));
+            say!("Never add the CA to the system store unless you mean it: `guardian ca system-trust` explains what that means.");
+        } else {
+            say!("HTTPS inspection is off: HTTPS goes through a blind tunnel (destinations counted, content not inspected).");
+        }
         say!(
             "Notes: Go skips the proxy for loopback destinations; Node needs NODE_USE_ENV_PROXY=1;"
         );
@@ -115,9 +129,21 @@ impl EnvCmd {
         match daemon::status(&home) {
             Status::Running(state) => {
                 let url = format!("http://{}", state.listen);
-                say!("# for one process: {} <command>", env_line(&state.listen));
+                let trust: Vec<(String, String)> = if state.https_inspection {
+                    super::run::trust_env(&home.dir)
+                } else {
+                    Vec::new()
+                };
+                let extra: String = trust.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+                say!(
+                    "# for one process: {}{extra} <command>",
+                    env_line(&state.listen)
+                );
                 for var in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
                     say!("{var}={url}");
+                }
+                for (k, v) in &trust {
+                    say!("{k}={v}");
                 }
                 Ok(0)
             }

@@ -68,6 +68,9 @@ impl StatusCmd {
                     "https_inspection: {}",
                     if s.https_inspection { "on" } else { "off" }
                 );
+                if let Some(fp) = &s.ca_fingerprint_sha256 {
+                    say!("CA sha256 fingerprint: {fp}");
+                }
                 if let Some(obj) = s.counters.as_object() {
                     for (k, v) in obj {
                         say!("  {k:<20} {v}");
