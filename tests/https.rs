@@ -421,3 +421,34 @@ fn system_trust_shows_nothing_without_confirmation() {
     );
     let _ = Path::new("/");
 }
+
+#[test]
+fn intercepted_connect_chains_through_upstream_proxy() {
+    let origin = https_origin(&["secure.test"]);
+    // The parent resolves the origin; the child intercepts and tunnels through the parent.
+    let parent = Guardian::serve(
+        json!({"resolve": {"secure.test:443": format!("127.0.0.1:{}", origin.port)}}),
+    );
+    let child = Guardian::serve(
+        json!({"https_inspection": true, "upstream_proxy": format!("http://{}", parent.addr), "upstream_ca_file": origin.ca.display().to_string()}),
+    );
+    let (ok, body) = curl(&[
+        "--cacert",
+        &ca_pem(&child).display().to_string(),
+        "-x",
+        &child.proxy_url(),
+        "https://secure.test/inject",
+    ]);
+    assert!(
+        ok.success() && String::from_utf8_lossy(&body).contains("sudo bash"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let findings = child.findings();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(serde_json::to_value(findings[0].protocol).unwrap(), "https");
+    assert!(
+        parent.findings().is_empty(),
+        "the parent only saw an encrypted tunnel"
+    );
+}

@@ -477,3 +477,36 @@ fn alternating_origins_on_one_connection_stay_in_order() {
         .collect();
     assert_eq!(kinds, expected);
 }
+
+#[test]
+fn requests_and_connect_chain_through_upstream_proxy() {
+    let origin = origin();
+    // The parent is another Guardian: it must see the traffic the child forwards.
+    let parent = Guardian::serve(json!({}));
+    let child = Guardian::serve(json!({"upstream_proxy": format!("http://{}", parent.addr)}));
+    let (status, body) = curl(&[
+        "-x",
+        &child.proxy_url(),
+        &format!("http://{origin}/inject/pipe"),
+    ]);
+    assert!(status.success() && String::from_utf8_lossy(&body).contains("get.example.sh"));
+    // CONNECT through the parent (a blind tunnel in both).
+    let (status, body) = curl(&[
+        "-p",
+        "-x",
+        &child.proxy_url(),
+        &format!("http://{origin}/style.css"),
+    ]);
+    assert!(status.success() && String::from_utf8_lossy(&body).contains("sk-spinner"));
+    assert_eq!(child.findings().len(), 1);
+    assert_eq!(
+        parent.findings().len(),
+        1,
+        "the parent saw the plain request too"
+    );
+    let log = std::fs::read_to_string(parent.home_dir().join("guardian.log")).unwrap();
+    assert!(
+        log.contains(&format!("tunnel 127.0.0.1 -> {origin}")),
+        "{log}"
+    );
+}

@@ -145,3 +145,32 @@ fn client_config(upstream_ca_file: Option<&std::path::Path>) -> Result<ClientCon
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
+
+#[cfg(test)]
+mod timing {
+    /// Prints how long a first leaf for a new host takes (a measurement, not an assertion).
+    #[test]
+    #[ignore]
+    fn first_leaf_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::home::ensure_private_dir(dir.path()).expect("home");
+        let i = super::Interceptor::open(dir.path(), None).expect("interceptor");
+        let n = 200;
+        let start = std::time::Instant::now();
+        for k in 0..n {
+            i.server_config(&format!("host{k}.example")).expect("leaf");
+        }
+        eprintln!(
+            "first leaf for a new host: {:.2} ms on average over {n}",
+            start.elapsed().as_secs_f64() * 1000.0 / n as f64
+        );
+        let start = std::time::Instant::now();
+        for _ in 0..10_000 {
+            i.server_config("host1.example").expect("cached");
+        }
+        eprintln!(
+            "cached leaf lookup: {:.2} µs",
+            start.elapsed().as_secs_f64() * 1e6 / 10_000.0
+        );
+    }
+}
