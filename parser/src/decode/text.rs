@@ -89,8 +89,10 @@ impl Normaliser {
             TextForm::Percent { .. } => b"%%",
             _ => b"\\\\",
         };
-        if self.pending_len > 0 {
-            // Complete the carried escape with just enough new bytes.
+        // Complete a carried escape with just enough new bytes. An escape that turns out to be
+        // shorter than what was carried (an invalid `\u06` followed by `k`) leaves carried bytes
+        // that are text again: they are re-examined, each round consuming at least one byte.
+        while self.pending_len > 0 {
             let take = (self.pending.len() - self.pending_len).min(input.len());
             let mut joined = [0u8; 24];
             joined[..self.pending_len].copy_from_slice(&self.pending[..self.pending_len]);
@@ -110,12 +112,16 @@ impl Normaliser {
                     }
                 }
                 Escape::Decoded { used, bytes, len } => {
-                    let from_input = used - self.pending_len;
-                    self.pending_len = 0;
                     if !out(&bytes[..len]) {
                         return false;
                     }
-                    input = &input[from_input..];
+                    if used >= self.pending_len {
+                        input = &input[used - self.pending_len..];
+                        self.pending_len = 0;
+                    } else {
+                        self.pending.copy_within(used..self.pending_len, 0);
+                        self.pending_len -= used;
+                    }
                 }
             }
         }
