@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod error;
 pub mod home;
 pub mod loopback;
+pub mod nanoclaw;
 pub mod proxy;
 pub mod report;
 pub mod service;

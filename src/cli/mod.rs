@@ -14,6 +14,7 @@ mod bench;
 mod ca;
 mod check_config;
 mod demo;
+mod nanoclaw;
 mod posture;
 mod run;
 mod scan;
@@ -24,7 +25,8 @@ mod status;
 mod stop;
 mod threats;
 
-pub use run::proxy_env;
+pub use run::{proxy_env, trust_env};
+pub use threats::parse_since;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,8 @@ pub struct Command {
 enum Sub {
     Ca(ca::Ca),
     Demo(demo::Demo),
+    Host(nanoclaw::Host),
+    Mcp(nanoclaw::Mcp),
     Run(run::Run),
     Serve(serve::Serve),
     Start(start::Start),
@@ -66,6 +70,8 @@ pub fn run(command: Command) -> Result<u8> {
     match command.sub {
         Sub::Ca(c) => c.run(),
         Sub::Demo(c) => c.run(),
+        Sub::Host(c) => c.run(),
+        Sub::Mcp(c) => c.run(),
         Sub::Run(c) => c.run(),
         Sub::Serve(c) => c.run(),
         Sub::Start(c) => c.run(),

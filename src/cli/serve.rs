@@ -35,7 +35,18 @@ pub struct Serve {
 
 impl Serve {
     pub fn run(self) -> Result<u8> {
-        let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
+        run_daemon(self.home.as_deref(), self.config.as_deref(), None)
+    }
+}
+
+/// The daemon: `serve`, and `host` (which also answers NanoClaw IPC tasks under `ipc_root`).
+pub fn run_daemon(
+    home: Option<&std::path::Path>,
+    config: Option<&std::path::Path>,
+    ipc_root: Option<PathBuf>,
+) -> Result<u8> {
+    {
+        let ctx = Context::load(home, config)?;
         let home = ctx.open_home()?;
         let Some(_lock) = daemon::lock(&home)
             .map_err(|e| Error::runtime(format!("cannot lock {}: {e}", home.dir.display())))?
@@ -109,9 +120,22 @@ impl Serve {
                 }
             })
         };
+        let ipc = ipc_root.map(|root| {
+            let service = crate::nanoclaw::ipc::IpcService {
+                root,
+                home: home.clone(),
+                config: shared.config.clone(),
+                shared: shared.clone(),
+            };
+            let stopping = stopping.clone();
+            std::thread::spawn(move || service.run(&stopping))
+        });
         let signal = super::wait_for_termination()?;
         stopping.store(true, Ordering::Release);
         let _ = refresher.join();
+        if let Some(ipc) = ipc {
+            let _ = ipc.join();
+        }
         shared.log.line(&format!("{signal}: stopping"));
         shared.quiesce(Duration::from_secs(2));
         shared.findings.close();

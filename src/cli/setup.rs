@@ -115,6 +115,11 @@ impl Setup {
                 say!("  {{\"platform\":\"nanoclaw\",\"listen\":\"172.17.0.1:8877\",\"allow_clients\":[\"172.17.0.0/16\"]}}");
                 say!("then give each container HTTP_PROXY/HTTPS_PROXY=http://host.docker.internal:8877 (or the bridge IP).");
                 say!("Chain to a OneCLI gateway with \"upstream_proxy\": \"http://<gateway>:<port>\".");
+                say!("Run the host service (proxy + IPC for the containers) on the host, not in a container:");
+                say!("  guardian host --ipc-root <nanoclaw>/data/ipc");
+                say!("Register the MCP server for the container agent (the binary is mounted read-only in the container):");
+                say!("  {{\"mcpServers\": {{\"clawsec-traffic\": {{\"command\": \"/opt/guardian/guardian\", \"args\": [\"mcp\", \"--ipc-dir\", \"/workspace/ipc\"]}}}}}}");
+                say!("Mount only ca/ca.pem or ca/bundle.pem into containers; ca/ca.key stays on the host.");
             }
             Platform::Generic => {}
         }

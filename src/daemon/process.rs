@@ -22,7 +22,7 @@ pub fn cmdline(pid: u32) -> Option<Vec<String>> {
     )
 }
 
-/// Whether `pid` is the Guardian `serve` of `home` that started at `ticks`.
+/// Whether `pid` is the Guardian daemon (`serve` or `host`) of `home` that started at `ticks`.
 pub fn is_guardian_of(pid: u32, ticks: u64, home: &Path) -> bool {
     if start_ticks(pid) != Some(ticks) {
         return false;
@@ -31,7 +31,7 @@ pub fn is_guardian_of(pid: u32, ticks: u64, home: &Path) -> bool {
         return false;
     };
     let home = home.to_string_lossy();
-    args.iter().any(|a| a == "serve")
+    args.iter().any(|a| a == "serve" || a == "host")
         && args
             .windows(2)
             .any(|w| w[0] == "--home" && w[1] == home.as_ref())

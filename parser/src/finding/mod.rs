@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 pub use dedup::{Dedup, DEFAULT_CAPACITY};
-pub use redact::{redact_snippet, redact_text, MIN_TOKEN_REDACT};
+pub use redact::{redact_exfil_only, redact_snippet, redact_text, MIN_TOKEN_REDACT};
 
 use crate::scan::{Direction, Platform, Severity, ThreatType};
 

@@ -59,6 +59,29 @@ pub fn redact_text(registry: &Registry, text: &[u8]) -> String {
     redact_ranges(text, replace)
 }
 
+/// Replaces only the matches of EXFIL rules (no generic long-token redaction): a safety net
+/// for structured output whose digests must stay readable.
+pub fn redact_exfil_only(registry: &Registry, text: &[u8]) -> String {
+    let mut ranges: Vec<(Range<usize>, &str)> =
+        find_all_unchecked(registry, registry.redaction_index(), text)
+            .into_iter()
+            .map(|(rule, range)| (range, registry.rule(rule).id.as_str()))
+            .collect();
+    ranges.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for (range, id) in ranges {
+        if range.start < pos {
+            continue;
+        }
+        render_bytes(&text[pos..range.start], &mut out);
+        let _ = write!(out, "[REDACTED:{id}]");
+        pos = range.end;
+    }
+    render_bytes(&text[pos..], &mut out);
+    out
+}
+
 fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String {
     replace.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
     let mut out = String::with_capacity(text.len() + 32);

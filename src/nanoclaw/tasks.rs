@@ -1,0 +1,125 @@
+//! What a task asks and what it gets (SPEC §9), independent of how it travels: the host answers
+//! tasks from files, the MCP server turns tool calls into tasks.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use guardian_parser::scan::{Registry, Severity};
+use serde_json::{json, Map, Value};
+
+use crate::config::Config;
+use crate::daemon::{self, Status};
+use crate::home::Home;
+use crate::report::read;
+
+/// Task types.
+pub const TYPES: &[&str] = &[
+    "clawsec_traffic_status",
+    "clawsec_traffic_findings",
+    "clawsec_traffic_check_config",
+];
+
+/// Largest `limit` of a findings task.
+pub const MAX_LIMIT: u64 = 500;
+
+/// Whether a request id is acceptable (it names a file: no path characters).
+pub fn valid_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Validates the arguments of a task type (the task's own fields excluded); `Err` is a message
+/// for the caller.
+pub fn check_args(kind: &str, args: &Map<String, Value>) -> Result<(), String> {
+    let allowed: &[&str] = match kind {
+        "clawsec_traffic_findings" => &["since", "limit", "pattern", "severity"],
+        "clawsec_traffic_status" | "clawsec_traffic_check_config" => &[],
+        other => {
+            return Err(format!(
+                "unknown task type {other:?}; expected one of {}",
+                TYPES.join(", ")
+            ))
+        }
+    };
+    if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("{kind}: unknown argument {k:?}"));
+    }
+    if let Some(v) = args.get("since") {
+        let s = v
+            .as_str()
+            .ok_or("since must be a string like \"1h\" or an RFC 3339 time")?;
+        crate::cli::parse_since(s, SystemTime::now()).map_err(|e| e.message)?;
+    }
+    if let Some(v) = args.get("limit") {
+        v.as_u64()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or(format!(
+                "limit must be a whole number from 1 to {MAX_LIMIT}"
+            ))?;
+    }
+    if let Some(v) = args.get("pattern") {
+        v.as_str()
+            .filter(|p| !p.is_empty() && p.len() <= 64)
+            .ok_or("pattern must be a pattern id")?;
+    }
+    if let Some(v) = args.get("severity") {
+        v.as_str()
+            .and_then(Severity::parse)
+            .ok_or("severity must be low, medium, high or critical")?;
+    }
+    Ok(())
+}
+
+/// Answers a (validated) task.
+pub fn answer(kind: &str, args: &Map<String, Value>, home: &Home, config: &Config) -> Value {
+    match kind {
+        "clawsec_traffic_status" => match daemon::status(home) {
+            Status::Running(s) => {
+                json!({"status": "running", "listen": s.listen, "pid": s.pid, "started_at": s.started_at,
+                "https_inspection": s.https_inspection, "ca_fingerprint_sha256": s.ca_fingerprint_sha256,
+                "config_sha256": s.config_sha256, "counters": s.counters})
+            }
+            other => json!({"status": other.name()}),
+        },
+        "clawsec_traffic_findings" => findings(args, &home.findings()),
+        _ => json!({"config": config.to_json(), "config_sha256": config.sha256()}),
+    }
+}
+
+fn findings(args: &Map<String, Value>, path: &Path) -> Value {
+    let since = args
+        .get("since")
+        .and_then(Value::as_str)
+        .and_then(|s| crate::cli::parse_since(s, SystemTime::now()).ok());
+    let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50) as usize;
+    let pattern = args.get("pattern").and_then(Value::as_str);
+    let min = args
+        .get("severity")
+        .and_then(Value::as_str)
+        .and_then(Severity::parse);
+    let mut kept = std::collections::VecDeque::new();
+    let mut matched = 0usize;
+    read::for_each(path, |f| {
+        let at = humantime::parse_rfc3339(&f.timestamp).unwrap_or(SystemTime::UNIX_EPOCH);
+        if since.is_some_and(|s| at < s)
+            || pattern.is_some_and(|p| p != f.pattern)
+            || min.is_some_and(|m| f.severity < m)
+        {
+            return;
+        }
+        matched += 1;
+        kept.push_back(f);
+        if kept.len() > limit {
+            kept.pop_front();
+        }
+    });
+    json!({"count": kept.len(), "matched": matched, "truncated": matched > kept.len(), "findings": Vec::from(kept)})
+}
+
+/// Replaces every match of an EXFIL rule in `text` (a safety net over everything IPC and MCP
+/// return; findings are already redacted). Digests and other long tokens are kept.
+pub fn redact_secrets(registry: &Registry, text: &str) -> String {
+    guardian_parser::finding::redact_exfil_only(registry, text.as_bytes())
+}
