@@ -113,14 +113,21 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens HOME_DIR (created if needed) with its log directory.
-pub fn open(dir: PathBuf, platform: Platform, env: Env<'_>) -> Result<Home> {
-    ensure_private_dir(&dir)?;
+/// Where a home's files are (`<P>_TRAFFIC_GUARDIAN_LOG_DIR` moves the logs), without creating
+/// or checking anything: for commands that only read.
+pub fn locate(dir: PathBuf, platform: Platform, env: Env<'_>) -> Home {
     let log_dir = crate::config::env_name(platform, "LOG_DIR")
         .and_then(|n| env(&n))
         .map_or_else(|| dir.clone(), PathBuf::from);
-    if log_dir != dir {
-        ensure_private_dir(&log_dir)?;
+    Home { dir, log_dir }
+}
+
+/// Opens HOME_DIR (created 0700 if needed, checked) with its log directory.
+pub fn open(dir: PathBuf, platform: Platform, env: Env<'_>) -> Result<Home> {
+    let home = locate(dir, platform, env);
+    ensure_private_dir(&home.dir)?;
+    if home.log_dir != home.dir {
+        ensure_private_dir(&home.log_dir)?;
     }
-    Ok(Home { dir, log_dir })
+    Ok(home)
 }

@@ -63,16 +63,12 @@ impl Threats {
                 ))
             })?),
         };
-        let log = crate::home::Home {
-            dir: ctx.home_dir.clone(),
-            log_dir: ctx.home_dir.clone(),
-        };
-        let path = crate::config::env_name(ctx.config.platform, "LOG_DIR")
-            .and_then(|n| crate::config::process_env(&n))
-            .map_or_else(
-                || log.findings(),
-                |d| PathBuf::from(d).join("findings.jsonl"),
-            );
+        let path = crate::home::locate(
+            ctx.home_dir.clone(),
+            ctx.config.platform,
+            &crate::config::process_env,
+        )
+        .findings();
         if !self.json {
             say!("{}", table::HEADER);
         }
