@@ -141,3 +141,74 @@ pub fn wait_for_termination() -> Result<&'static str> {
     let sig = signals.forever().next().unwrap_or(SIGTERM);
     Ok(if sig == SIGINT { "SIGINT" } else { "SIGTERM" })
 }
+
+#[cfg(test)]
+mod parse_tests {
+    use argh::FromArgs;
+
+    use super::Command;
+
+    fn parses(args: &[&str]) -> bool {
+        Command::from_args(&["guardian"], args).is_ok()
+    }
+
+    #[test]
+    fn every_subcommand_parses_with_its_documented_flags() {
+        for args in [
+            &[
+                "run",
+                "--https-inspection",
+                "--home",
+                "h",
+                "--",
+                "picoclaw",
+                "gateway",
+                "--flag",
+            ][..],
+            &["serve", "--home", "h", "--config", "c.json"],
+            &["start"],
+            &["stop"],
+            &["status", "--json"],
+            &[
+                "threats",
+                "--since",
+                "1h",
+                "--pattern",
+                "ai_api_key",
+                "--severity",
+                "high",
+                "--json",
+            ],
+            &["posture"],
+            &["setup", "--platform", "nanoclaw"],
+            &["env"],
+            &["ca", "init"],
+            &["ca", "show"],
+            &["ca", "system-trust", "--i-understand"],
+            &["check-config", "--json"],
+            &["scan", "--direction", "inbound", "--json", "a.http", "-"],
+            &["bench", "--mb", "8", "--core-only", "--json"],
+            &["host", "--ipc-root", "data/ipc"],
+            &[
+                "mcp",
+                "--ipc-dir",
+                "/workspace/ipc",
+                "--group",
+                "main",
+                "--timeout",
+                "2s",
+            ],
+            &["demo"],
+        ] {
+            assert!(parses(args), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_commands_and_flags_are_usage_errors() {
+        assert!(!parses(&["block"]));
+        assert!(!parses(&["serve", "--mode", "block"]));
+        assert!(!parses(&["host"]), "--ipc-root is required");
+        assert!(!parses(&["mcp"]), "--ipc-dir is required");
+    }
+}
