@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let command: guardian::cli::Command = argh::from_env();
+    let command = guardian::cli::from_env();
     match guardian::cli::run(command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

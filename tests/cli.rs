@@ -311,3 +311,36 @@ fn demo_runs_offline_and_shows_redacted_findings() {
         assert!(!text.contains("AKIAIOSFODNN7EXAMPLE") && !text.contains("sk-proj-Demo7Key"));
     }
 }
+
+#[test]
+fn scan_reads_standard_input_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "scan",
+            "--json",
+            "--home",
+            dir.path().to_str().unwrap(),
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET http://e.example/?f=%2Fetc%2Fshadow HTTP/1.1\r\nHost: e.example\r\n\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sensitive_unix_path"), "{text}");
+    assert_eq!(
+        guardian(&["bogus-command"], &[]).status.code(),
+        Some(2),
+        "usage errors exit 2"
+    );
+}

@@ -65,6 +65,43 @@ enum Sub {
     Bench(bench::Bench),
 }
 
+/// argh takes every argument starting with `-` for an option, so `guardian scan -` (standard
+/// input, SPEC §10) would not parse: for `scan`, lone `-` operands are moved after a `--`.
+pub fn normalise_args(args: Vec<String>) -> Vec<String> {
+    let is_scan = args.get(1).is_some_and(|a| a == "scan");
+    if !is_scan || !args.iter().any(|a| a == "-") || args.iter().any(|a| a == "--") {
+        return args;
+    }
+    let dashes = args.iter().filter(|a| *a == "-").count();
+    let mut out: Vec<String> = args.into_iter().filter(|a| a != "-").collect();
+    out.push("--".into());
+    out.extend(std::iter::repeat_n("-".to_string(), dashes));
+    out
+}
+
+/// Parses the process's arguments (after [`normalise_args`]); prints help or usage errors and
+/// exits like `argh::from_env` does.
+pub fn from_env() -> Command {
+    let args = normalise_args(std::env::args().collect());
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let name = strs
+        .first()
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .unwrap_or("guardian");
+    match Command::from_args(&[name], strs.get(1..).unwrap_or(&[])) {
+        Ok(command) => command,
+        Err(early) => {
+            let usage_error = early.status.is_err();
+            if usage_error {
+                eprintln!("{}\nRun {name} --help for more information.", early.output);
+            } else {
+                println!("{}", early.output);
+            }
+            std::process::exit(if usage_error { 2 } else { 0 });
+        }
+    }
+}
+
 /// Runs a parsed command; returns the process exit code.
 pub fn run(command: Command) -> Result<u8> {
     match command.sub {
@@ -149,7 +186,13 @@ mod parse_tests {
     use super::Command;
 
     fn parses(args: &[&str]) -> bool {
-        Command::from_args(&["guardian"], args).is_ok()
+        let all: Vec<String> = std::iter::once("guardian")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
+        let normalised = super::normalise_args(all);
+        let strs: Vec<&str> = normalised.iter().map(String::as_str).collect();
+        Command::from_args(&["guardian"], &strs[1..]).is_ok()
     }
 
     #[test]
