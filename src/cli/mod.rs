@@ -26,7 +26,6 @@ mod stop;
 mod threats;
 
 pub use run::{proxy_env, trust_env};
-pub use threats::parse_since;
 
 use std::path::{Path, PathBuf};
 

@@ -35,33 +35,24 @@ pub struct Threats {
     config: Option<PathBuf>,
 }
 
-/// Parses `--since`: a humantime duration before `now`, or an RFC 3339 time.
-pub fn parse_since(value: &str, now: SystemTime) -> Result<SystemTime> {
-    if let Ok(d) = humantime::parse_duration(value) {
-        return Ok(now.checked_sub(d).unwrap_or(SystemTime::UNIX_EPOCH));
-    }
-    humantime::parse_rfc3339_weak(value).map_err(|_| {
-        Error::usage(format!(
-            "--since {value:?} must be a duration like 1h or a time like 2026-04-26T00:00:00Z"
-        ))
-    })
-}
-
 impl Threats {
     pub fn run(self) -> Result<u8> {
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
-        let since = self
-            .since
-            .as_deref()
-            .map(|s| parse_since(s, SystemTime::now()))
-            .transpose()?;
-        let min_severity = match self.severity.as_deref() {
-            None => None,
-            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
-                Error::usage(format!(
-                    "--severity {s:?} must be low, medium, high or critical"
-                ))
-            })?),
+        let filter = read::Filter {
+            since: self
+                .since
+                .as_deref()
+                .map(|s| read::parse_since(s, SystemTime::now()))
+                .transpose()?,
+            pattern: self.pattern.clone(),
+            min_severity: match self.severity.as_deref() {
+                None => None,
+                Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                    Error::usage(format!(
+                        "--severity {s:?} must be low, medium, high or critical"
+                    ))
+                })?),
+            },
         };
         let path = crate::home::locate(
             ctx.home_dir.clone(),
@@ -74,11 +65,7 @@ impl Threats {
         }
         let mut shown = 0usize;
         read::for_each(&path, |f| {
-            let at = humantime::parse_rfc3339(&f.timestamp).unwrap_or(SystemTime::UNIX_EPOCH);
-            if since.is_some_and(|s| at < s)
-                || self.pattern.as_deref().is_some_and(|p| p != f.pattern)
-                || min_severity.is_some_and(|m| f.severity < m)
-            {
+            if !filter.matches(&f) {
                 return;
             }
             shown += 1;
@@ -91,11 +78,7 @@ impl Threats {
         if !self.json && shown == 0 {
             say!(
                 "(no findings{})",
-                if since.is_some() || self.pattern.is_some() || min_severity.is_some() {
-                    " match"
-                } else {
-                    ""
-                }
+                if filter.is_active() { " match" } else { "" }
             );
         }
         Ok(0)

@@ -50,7 +50,7 @@ pub fn check_args(kind: &str, args: &Map<String, Value>) -> Result<(), String> {
         let s = v
             .as_str()
             .ok_or("since must be a string like \"1h\" or an RFC 3339 time")?;
-        crate::cli::parse_since(s, SystemTime::now()).map_err(|e| e.message)?;
+        read::parse_since(s, SystemTime::now()).map_err(|e| e.message)?;
     }
     if let Some(v) = args.get("limit") {
         v.as_u64()
@@ -89,24 +89,17 @@ pub fn answer(kind: &str, args: &Map<String, Value>, home: &Home, config: &Confi
 }
 
 fn findings(args: &Map<String, Value>, path: &Path) -> Value {
-    let since = args
-        .get("since")
-        .and_then(Value::as_str)
-        .and_then(|s| crate::cli::parse_since(s, SystemTime::now()).ok());
+    let text = |k: &str| args.get(k).and_then(Value::as_str);
+    let filter = read::Filter {
+        since: text("since").and_then(|s| read::parse_since(s, SystemTime::now()).ok()),
+        pattern: text("pattern").map(str::to_string),
+        min_severity: text("severity").and_then(Severity::parse),
+    };
     let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50) as usize;
-    let pattern = args.get("pattern").and_then(Value::as_str);
-    let min = args
-        .get("severity")
-        .and_then(Value::as_str)
-        .and_then(Severity::parse);
     let mut kept = std::collections::VecDeque::new();
     let mut matched = 0usize;
     read::for_each(path, |f| {
-        let at = humantime::parse_rfc3339(&f.timestamp).unwrap_or(SystemTime::UNIX_EPOCH);
-        if since.is_some_and(|s| at < s)
-            || pattern.is_some_and(|p| p != f.pattern)
-            || min.is_some_and(|m| f.severity < m)
-        {
+        if !filter.matches(&f) {
             return;
         }
         matched += 1;
