@@ -164,6 +164,16 @@ fn intercepted_https_is_inspected_like_http() {
         assert_eq!(serde_json::to_value(f.protocol).unwrap(), "https");
         assert_eq!(f.dest, "secure.test:443");
     }
+    // The posture fragment names the CA the daemon intercepts with.
+    let posture: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(g.home_dir().join("posture.json")).unwrap()).unwrap();
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "der", "-in"])
+        .arg(ca_pem(&g))
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(posture["ca_fingerprint_sha256"], sha256_hex(&der));
 }
 
 #[test]

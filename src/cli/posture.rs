@@ -33,7 +33,7 @@ impl PostureCmd {
         let status = daemon::status(&home);
         // A running daemon's configuration is the one that counts.
         let path = posture::output_path(&home.dir, ctx.config.platform, &process_env)?;
-        let mut fragment = Posture::compute(&ctx.config, status.name(), &home.findings());
+        let mut fragment = Posture::compute(&ctx.config, status.name(), &home);
         if let Status::Running(s) = &status {
             fragment.config_sha256 = s.config_sha256.clone();
             fragment.https_inspection = s.https_inspection;

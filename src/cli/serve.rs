@@ -76,8 +76,7 @@ pub fn run_daemon(
     write_json_atomic(&home.state(), &state)
         .map_err(|e| Error::runtime(format!("cannot write {}: {e}", home.state().display())))?;
     let write_posture = |status: &str| {
-        let mut p = Posture::compute(&shared.config, status, &home.findings());
-        p.ca_fingerprint_sha256 = shared.tls.as_ref().map(|t| t.fingerprint());
+        let p = Posture::compute(&shared.config, status, &home);
         if let Err(e) = posture::write_if_changed(&posture_path, &p) {
             shared.log.line(&e.to_string());
         }
@@ -112,8 +111,7 @@ pub fn run_daemon(
                     let _ = write_json_atomic(&home.state(), &state);
                 }
                 if ticks % 120 == 0 {
-                    let mut p = Posture::compute(&shared.config, "running", &home.findings());
-                    p.ca_fingerprint_sha256 = shared.tls.as_ref().map(|t| t.fingerprint());
+                    let p = Posture::compute(&shared.config, "running", &home);
                     let _ = posture::write_if_changed(&posture_path, &p);
                 }
             }

@@ -80,7 +80,7 @@ impl Setup {
             }
         );
         if ctx.config.https_inspection {
-            match crate::report::posture::ca_fingerprint(&ctx.home_dir) {
+            match crate::tls::ca::CaFiles::of(&ctx.home_dir).fingerprint() {
                 Some(fp) => say!("HTTPS inspection is on. Guardian CA sha256 fingerprint: {fp}"),
                 None => say!("HTTPS inspection is on; the CA is created by `guardian ca init` or the first start."),
             }

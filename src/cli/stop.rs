@@ -58,10 +58,8 @@ impl Stop {
             }
         }
         if let Ok(path) = posture::output_path(&home.dir, ctx.config.platform, &process_env) {
-            let _ = posture::write_if_changed(
-                &path,
-                &Posture::compute(&ctx.config, "stopped", &home.findings()),
-            );
+            let _ =
+                posture::write_if_changed(&path, &Posture::compute(&ctx.config, "stopped", &home));
         }
         Ok(0)
     }

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::config::{env_name, hex, Config, Env};
 use crate::daemon::state::write_json_atomic;
 use crate::error::{Error, Result};
+use crate::home::Home;
+use crate::tls::ca::CaFiles;
 
 /// Schema version of the fragment.
 pub const SCHEMA: &str = "clawsec-traffic-posture/v1";
@@ -42,8 +44,9 @@ pub struct Posture {
 }
 
 impl Posture {
-    /// The fragment for this configuration, monitor status and findings log.
-    pub fn compute(config: &Config, monitor_status: &str, findings: &Path) -> Self {
+    /// The fragment for this configuration, monitor status and home (its findings log, and its
+    /// CA when inspecting).
+    pub fn compute(config: &Config, monitor_status: &str, home: &Home) -> Self {
         Posture {
             schema_version: SCHEMA.to_string(),
             platform: config.platform,
@@ -52,10 +55,10 @@ impl Posture {
             https_inspection: config.https_inspection,
             ca_fingerprint_sha256: config
                 .https_inspection
-                .then(|| ca_fingerprint(home_of(findings)))
+                .then(|| CaFiles::of(&home.dir).fingerprint())
                 .flatten(),
             config_sha256: config.sha256(),
-            finding_log_sha256: file_sha256(findings),
+            finding_log_sha256: file_sha256(&home.findings()),
             generated_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         }
     }
@@ -69,19 +72,6 @@ impl Posture {
             ..other.clone()
         }
     }
-}
-
-fn home_of(findings: &Path) -> &Path {
-    findings.parent().unwrap_or(Path::new("."))
-}
-
-/// The fingerprint of the CA in `home_dir`, when it exists.
-pub fn ca_fingerprint(home_dir: &Path) -> Option<String> {
-    let files = crate::tls::ca::CaFiles::of(home_dir);
-    let pem = std::fs::read(files.cert()).ok()?;
-    use rustls_pki_types::pem::PemObject;
-    let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).ok()?;
-    Some(hex(&Sha256::digest(der.as_ref())))
 }
 
 /// SHA-256 (hex) of a file's bytes, read as a stream; of the empty string when absent.

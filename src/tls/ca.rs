@@ -43,6 +43,19 @@ impl CaFiles {
     pub fn bundle(&self) -> PathBuf {
         self.dir.join("bundle.pem")
     }
+
+    /// The fingerprint of `ca.pem`, when it exists and parses (the key is not read).
+    pub fn fingerprint(&self) -> Option<String> {
+        let pem = std::fs::read(self.cert()).ok()?;
+        CertificateDer::from_pem_slice(&pem)
+            .ok()
+            .map(|der| fingerprint(&der))
+    }
+}
+
+/// SHA-256 (hex, lowercase) of a certificate's DER, as `openssl x509 -outform der | sha256sum`.
+pub fn fingerprint(der: &CertificateDer<'_>) -> String {
+    hex(&Sha256::digest(der.as_ref()))
 }
 
 /// A loaded CA: its certificate and an issuer for leaves.
@@ -56,7 +69,7 @@ pub struct Ca {
 impl Ca {
     /// SHA-256 (hex, lowercase) of the certificate DER.
     pub fn fingerprint(&self) -> String {
-        hex(&Sha256::digest(self.der.as_ref()))
+        fingerprint(&self.der)
     }
 }
 
