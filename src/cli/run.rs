@@ -59,12 +59,26 @@ pub fn trust_env(home_dir: &std::path::Path) -> Vec<(String, String)> {
     env
 }
 
-pub fn proxy_env(addr: SocketAddr, user_no_proxy: Option<String>) -> Vec<(String, String)> {
-    let url = format!("http://{addr}");
-    let mut env: Vec<(String, String)> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
+/// The four proxy variables (both spellings) for a proxy listening on `listen`.
+pub fn proxy_vars(listen: &str) -> Vec<(String, String)> {
+    let url = format!("http://{listen}");
+    ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
         .iter()
         .map(|k| (k.to_string(), url.clone()))
+        .collect()
+}
+
+/// `env VAR=… …`: the explicit, per-process prefix for a proxy on `listen`.
+pub fn env_line(listen: &str) -> String {
+    let vars: Vec<String> = proxy_vars(listen)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
         .collect();
+    format!("env {}", vars.join(" "))
+}
+
+pub fn proxy_env(addr: SocketAddr, user_no_proxy: Option<String>) -> Vec<(String, String)> {
+    let mut env = proxy_vars(&addr.to_string());
     if let Some(no_proxy) = user_no_proxy.filter(|v| !v.is_empty()) {
         env.push(("NO_PROXY".into(), no_proxy.clone()));
         env.push(("no_proxy".into(), no_proxy));

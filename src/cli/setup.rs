@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use argh::FromArgs;
 use guardian_parser::scan::Platform;
 
+use super::run::{env_line, proxy_vars};
 use super::Context;
 use crate::daemon::{self, Status};
 use crate::error::{Error, Result};
@@ -35,11 +36,6 @@ pub struct EnvCmd {
     /// configuration file
     #[argh(option)]
     config: Option<PathBuf>,
-}
-
-fn env_line(listen: &str) -> String {
-    let url = format!("http://{listen}");
-    format!("env HTTP_PROXY={url} HTTPS_PROXY={url} http_proxy={url} https_proxy={url}")
 }
 
 impl Setup {
@@ -133,7 +129,6 @@ impl EnvCmd {
         let home = ctx.open_home()?;
         match daemon::status(&home) {
             Status::Running(state) => {
-                let url = format!("http://{}", state.listen);
                 let trust: Vec<(String, String)> = if state.https_inspection {
                     super::run::trust_env(&home.dir)
                 } else {
@@ -144,10 +139,7 @@ impl EnvCmd {
                     "# for one process: {}{extra} <command>",
                     env_line(&state.listen)
                 );
-                for var in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
-                    say!("{var}={url}");
-                }
-                for (k, v) in &trust {
+                for (k, v) in proxy_vars(&state.listen).iter().chain(&trust) {
                     say!("{k}={v}");
                 }
                 Ok(0)

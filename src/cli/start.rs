@@ -32,7 +32,7 @@ fn print_running(state: &daemon::state::State, already: bool) {
     };
     say!("guardian {verb}: {} (pid {})", state.listen, state.pid);
     say!("Use it for one process at a time, for example:");
-    say!("  env HTTP_PROXY=http://{0} HTTPS_PROXY=http://{0} http_proxy=http://{0} https_proxy=http://{0} picoclaw gateway", state.listen);
+    say!("  {} picoclaw gateway", super::run::env_line(&state.listen));
     say!("`guardian env` prints these variables again; `guardian stop` stops the proxy.");
 }
 
