@@ -46,6 +46,31 @@ struct Link {
     pump: JoinHandle<PumpEnd>,
 }
 
+impl Link {
+    /// Waits until the request in flight (if any) is answered; `false` if the pump ended.
+    async fn wait_idle(&mut self) -> bool {
+        while self.in_flight > 0 {
+            if self.done.recv().await.is_err() {
+                return false;
+            }
+            self.in_flight -= 1;
+        }
+        true
+    }
+
+    /// Closes the request channel and lets the pump answer what it was asked, then finish.
+    async fn retire(self) -> PumpEnd {
+        drop(self.expect);
+        self.pump.await
+    }
+
+    /// Stops the pump now (the client connection is closing anyway).
+    async fn abandon(self) {
+        drop(self.expect);
+        let _ = self.pump.cancel().await;
+    }
+}
+
 /// What to do after some input was processed.
 enum Flow {
     More,
@@ -154,12 +179,10 @@ impl RequestSide {
         if matches!(flow, Flow::Finish) {
             self.retire_link().await;
         } else if let Some(link) = self.link.take() {
-            drop(link.expect);
-            let _ = link.pump.cancel().await;
+            link.abandon().await;
         }
-        for link in self.parked.drain(..) {
-            drop(link.expect);
-            let _ = link.pump.cancel().await;
+        for link in std::mem::take(&mut self.parked) {
+            link.abandon().await;
         }
         let mut w = self.client.writer.lock().await;
         let _ = w.close().await;
@@ -314,12 +337,7 @@ impl RequestSide {
                 }
             }
             let Some(link) = &mut self.link else { break };
-            let mut alive = true;
-            while link.in_flight > 0 && alive {
-                alive = link.done.recv().await.is_ok();
-                link.in_flight = link.in_flight.saturating_sub(1);
-            }
-            if alive && link.expect.send(expected.clone()).await.is_ok() {
+            if link.wait_idle().await && link.expect.send(expected.clone()).await.is_ok() {
                 link.in_flight += 1;
                 break;
             }
@@ -408,24 +426,14 @@ impl RequestSide {
     /// origin is taken back if there is one. `false` if the client connection must close.
     async fn switch_link(&mut self, host: &str, port: u16) -> bool {
         if let Some(mut link) = self.link.take() {
-            let mut alive = true;
-            while link.in_flight > 0 && alive {
-                alive = link.done.recv().await.is_ok();
-                link.in_flight = link.in_flight.saturating_sub(1);
-            }
-            if alive {
+            if link.wait_idle().await {
                 self.parked.push(link);
-            } else {
-                drop(link.expect);
-                if link.pump.await == PumpEnd::Close {
-                    return false;
-                }
+            } else if link.retire().await == PumpEnd::Close {
+                return false;
             }
         }
         if self.parked.len() > MAX_PARKED {
-            let oldest = self.parked.remove(0);
-            drop(oldest.expect);
-            let _ = oldest.pump.await;
+            self.parked.remove(0).retire().await;
         }
         if let Some(i) = self
             .parked
@@ -440,12 +448,10 @@ impl RequestSide {
     /// Lets the current link answer what it was asked, then drops it. `false` if the client
     /// connection must close.
     async fn retire_link(&mut self) -> bool {
-        let Some(link) = self.link.take() else {
-            return true;
-        };
-        drop(link.expect);
-        let end = link.pump.await;
-        end != PumpEnd::Close
+        match self.link.take() {
+            Some(link) => link.retire().await != PumpEnd::Close,
+            None => true,
+        }
     }
 
     async fn forward_body(&mut self, bytes: &[u8]) {
@@ -522,7 +528,7 @@ impl RequestSide {
             tunnel::copy_until_idle(&self.shared, reader, &mut link.writer).await;
         }
         let _ = link.writer.close().await;
-        let _ = link.pump.await;
+        let _ = link.retire().await;
     }
 }
 
