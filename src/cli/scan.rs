@@ -2,10 +2,10 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use argh::FromArgs;
-use guardian_parser::finding::{Dedup, Protocol, DEFAULT_CAPACITY};
+use guardian_parser::finding::{unix_millis, Dedup, Protocol, DEFAULT_CAPACITY};
 use guardian_parser::scan::{Direction, Registry};
 
 use super::Context;
@@ -76,17 +76,9 @@ impl Scan {
                 eprintln!("guardian: {name}: not valid HTTP/1.1 at byte {offset}: {reason}; findings before it are shown");
             }
             let now = SystemTime::now();
-            let now_ms = now
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let now_ms = unix_millis(now);
             for d in run.detections {
-                let key = Dedup::key(
-                    &d.pattern,
-                    d.direction.as_str(),
-                    d.dest.as_deref().unwrap_or("-"),
-                    &d.digest,
-                );
-                if !dedup.admit(key, now_ms) {
+                if !dedup.admit(d.dedup_key(), now_ms) {
                     continue;
                 }
                 let finding = d.into_finding(ctx.config.platform, Protocol::Http, "-", now);

@@ -11,9 +11,9 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use guardian_parser::finding::{Dedup, Finding, Protocol, DEFAULT_CAPACITY};
+use guardian_parser::finding::{unix_millis, Dedup, Finding, Protocol, DEFAULT_CAPACITY};
 use guardian_parser::inspect::Detection;
 use guardian_parser::scan::Platform;
 
@@ -97,16 +97,8 @@ impl FindingSink {
 
     /// Records a detection (dedup first). Never blocks.
     pub fn record(&self, detection: Detection, protocol: Protocol, source: &str, at: SystemTime) {
-        let dest = detection.dest.clone().unwrap_or_else(|| "-".into());
-        let key = Dedup::key(
-            &detection.pattern,
-            detection.direction.as_str(),
-            &dest,
-            &detection.digest,
-        );
-        let now_ms = at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let key = detection.dedup_key();
+        let now_ms = unix_millis(at);
         let admitted = self
             .dedup
             .lock()

@@ -53,6 +53,12 @@ pub struct Finding {
     pub timestamp: String,
 }
 
+/// Milliseconds since the Unix epoch (0 before it): the clock value dedup works in.
+pub fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Formats a time as SPEC's timestamp: `2026-04-26T00:00:00.000Z`.
 pub fn timestamp(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()

@@ -13,7 +13,7 @@ pub use expected_use::{
 };
 
 use crate::decode::{BodyDecoder, Normaliser, TextForm};
-use crate::finding::{redact_snippet, timestamp, Finding, Protocol, SCHEMA_VERSION};
+use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
     Direction, Platform, RawMatch, Registry, RuleId, Severity, StreamScanner, ThreatType,
@@ -44,6 +44,16 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// The dedup key of this detection (SPEC §4.3: pattern, direction, dest, match digest).
+    pub fn dedup_key(&self) -> [u8; 32] {
+        Dedup::key(
+            &self.pattern,
+            self.direction.as_str(),
+            self.dest.as_deref().unwrap_or("-"),
+            &self.digest,
+        )
+    }
+
     /// Labels a detection as a §4.1 finding.
     pub fn into_finding(
         self,
