@@ -69,6 +69,14 @@ async fn serve_connection(mut stream: TcpStream, handler: Handler) -> io::Result
     }
 }
 
+/// gzip-compressed bytes (fast level), for sample bodies.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
 /// A complete response with a body.
 pub fn response(status: &str, content_type: &str, extra: &str, body: &[u8]) -> Vec<u8> {
     let mut r = format!(

@@ -2,7 +2,7 @@
 //! traffic (with each provider's own key, which is expected use), SSE streams, HTML, JS, binary
 //! and gzip bodies, with seeded secrets and injections, each of which must be found once.
 
-use std::io::Write;
+use crate::loopback;
 
 /// A generated workload: one stream of requests and one of the matching responses.
 #[derive(Clone, Debug, Default)]
@@ -88,16 +88,6 @@ fn request(method: &str, host: &str, path: &str, headers: &str, body: &[u8]) -> 
     m
 }
 
-fn response(content_type: &str, headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    m.extend_from_slice(body);
-    m
-}
-
 fn chunked_response(content_type: &str, body: &[u8], chunk: usize) -> Vec<u8> {
     let mut m = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -110,12 +100,6 @@ fn chunked_response(content_type: &str, body: &[u8], chunk: usize) -> Vec<u8> {
     }
     m.extend_from_slice(b"0\r\n\r\n");
     m
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let _ = e.write_all(data);
-    e.finish().unwrap_or_default()
 }
 
 /// The seeded threat for one exchange, if any: (request body addition, response body addition).
@@ -244,7 +228,7 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
         };
         let json = format!("{{\"id\":\"chatcmpl-{}\",\"choices\":[{{\"message\":{{\"role\":\"assistant\",\"content\":\"{}\"}}}}]}}", w.exchanges, text);
         let resp = match shape {
-            0 => response("application/json", "", json.as_bytes()),
+            0 => loopback::response("200 OK", "application/json", "", json.as_bytes()),
             1 => {
                 let len = 400 + rng.below(2000);
                 let filler = prose(&mut rng, len);
@@ -258,7 +242,8 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
                 }
                 chunked_response("text/event-stream", sse.as_bytes(), 512)
             }
-            2 => response(
+            2 => loopback::response(
+                "200 OK",
                 "text/html",
                 "",
                 format!("<!doctype html><html><body><main><p>{text}</p></main></body></html>")
@@ -270,7 +255,7 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
                     format!("function f(a){{return a.map(x=>x*2)}};const s=\"{filler}\";\n")
                         .repeat(1 + rng.below(8));
                 js.push_str(&format!("const t=\"{}\";\n", text.replace('"', "'")));
-                response("application/javascript", "", js.as_bytes())
+                loopback::response("200 OK", "application/javascript", "", js.as_bytes())
             }
             4 => {
                 let mut bin: Vec<u8> = (0..8192 + rng.below(32768))
@@ -281,12 +266,13 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
                     bin.extend_from_slice(text.as_bytes());
                     bin.extend_from_slice(b"\n");
                 }
-                response("application/octet-stream", "", &bin)
+                loopback::response("200 OK", "application/octet-stream", "", &bin)
             }
-            _ => response(
+            _ => loopback::response(
+                "200 OK",
                 "application/json",
                 "Content-Encoding: gzip\r\n",
-                &gzip(json.as_bytes()),
+                &loopback::gzip(json.as_bytes()),
             ),
         };
         w.responses.extend(resp);
