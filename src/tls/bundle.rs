@@ -12,32 +12,11 @@ use super::ca::{Ca, CaFiles};
 use crate::error::{Error, Result};
 
 fn pem(der: &CertificateDer<'_>) -> String {
-    let b64 = base64_encode(der.as_ref());
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for (i, shift) in [18, 12, 6, 0].iter().enumerate() {
-            out.push(if i <= c.len() {
-                T[((n >> shift) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
+    let block = pem::Pem::new("CERTIFICATE", der.as_ref().to_vec());
+    pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// Writes the bundle if its content changed.
