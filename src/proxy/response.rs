@@ -183,16 +183,13 @@ impl Pump {
                     Some(Event::Head(h)) => {
                         let status = h.status().unwrap_or(0);
                         let interim = (100..200).contains(&status) && status != 101;
-                        let front = queue.front().cloned();
-                        if let Some(e) = front
-                            .as_ref()
-                            .filter(|e| e.upgrade && status != 101 && !interim)
-                        {
-                            let _ = e;
+                        let upgrade_asked = queue.front().is_some_and(|e| e.upgrade);
+                        let client_close = queue.front().is_some_and(|e| e.client_close);
+                        if upgrade_asked && status != 101 && !interim {
+                            // The origin declined the upgrade: the client side goes on with HTTP.
                             let _ = self.upgraded.try_send(false);
                         }
-                        close_after = !interim
-                            && (front.as_ref().is_some_and(|e| e.client_close) || !h.keep_alive());
+                        close_after = !interim && (client_close || !h.keep_alive());
                         let head_bytes = head::response(&h, close_after && status != 101);
                         if !self.write(&head_bytes).await {
                             return PumpEnd::Close;
