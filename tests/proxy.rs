@@ -510,3 +510,79 @@ fn requests_and_connect_chain_through_upstream_proxy() {
         "{log}"
     );
 }
+
+/// An origin that switches protocols (then echoes) or, on `/no`, declines and keeps speaking HTTP.
+const UPGRADE_ORIGIN: &str = r#"
+import socket, threading
+def read_head(c, buf):
+    while b"\r\n\r\n" not in buf:
+        d = c.recv(4096)
+        if not d: return None, b""
+        buf += d
+    return buf.split(b"\r\n\r\n", 1)
+def handle(c):
+    head, rest = read_head(c, b"")
+    if head is None: return
+    if b"GET /no" in head:
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno")
+        head, rest = read_head(c, rest)
+        if head is not None: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter")
+        return
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n")
+    if rest: c.sendall(b"echo:" + rest)
+    while True:
+        d = c.recv(4096)
+        if not d: break
+        c.sendall(b"echo:" + d)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#;
+
+#[test]
+fn upgrades_are_relayed_and_declined_upgrades_stay_http() {
+    use std::io::{BufRead, Read, Write};
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", UPGRADE_ORIGIN])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let origin = format!("127.0.0.1:{}", line.trim());
+    let g = Guardian::serve(json!({}));
+    let read_until = |s: &mut std::net::TcpStream, needle: &[u8]| {
+        let (mut out, mut buf) = (Vec::new(), [0u8; 4096]);
+        while !out.windows(needle.len()).any(|w| w == needle) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    };
+    let mut s = std::net::TcpStream::connect(g.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("GET http://{origin}/ws HTTP/1.1\r\nHost: {origin}\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").as_bytes()).unwrap();
+    assert!(read_until(&mut s, b"\r\n\r\n").starts_with(b"HTTP/1.1 101"));
+    s.write_all(b"raw bytes after the switch").unwrap();
+    assert!(String::from_utf8_lossy(&read_until(&mut s, b"switch"))
+        .contains("echo:raw bytes after the switch"));
+
+    let mut s = std::net::TcpStream::connect(g.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("GET http://{origin}/no HTTP/1.1\r\nHost: {origin}\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").as_bytes()).unwrap();
+    assert!(String::from_utf8_lossy(&read_until(&mut s, b"no")).ends_with("no"));
+    s.write_all(format!("GET http://{origin}/next HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes())
+        .unwrap();
+    let text = String::from_utf8_lossy(&read_until(&mut s, b"after")).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("after"),
+        "{text}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
