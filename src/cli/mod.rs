@@ -136,17 +136,21 @@ impl Context {
     /// Resolves HOME_DIR and loads the configuration (flags > environment > file > defaults).
     pub fn load(home_flag: Option<&Path>, config_flag: Option<&Path>) -> Result<Self> {
         let env = &config::process_env;
-        // The platform decides the default home; read it from an explicit config file first.
-        let hint = match config_flag {
-            Some(path) => {
-                config::load(Some(path), Path::new("/nonexistent"), env)?
-                    .config
-                    .platform
-            }
-            None => guardian_parser::scan::Platform::Picoclaw,
-        };
+        // An explicit file does not depend on the home, and its platform decides the default
+        // home: load it first, once. Otherwise the home decides where config.json is.
+        let explicit = config_flag
+            .map(|path| config::load(Some(path), Path::new("/nonexistent"), env))
+            .transpose()?;
+        let hint = explicit
+            .as_ref()
+            .map_or(guardian_parser::scan::Platform::Picoclaw, |l| {
+                l.config.platform
+            });
         let mut home_dir = home::resolve(home_flag, hint, env)?;
-        let loaded = config::load(config_flag, &home_dir, env)?;
+        let loaded = match explicit {
+            Some(loaded) => loaded,
+            None => config::load(None, &home_dir, env)?,
+        };
         if loaded.config.platform != hint && home_flag.is_none() {
             home_dir = home::resolve(None, loaded.config.platform, env)?;
         }
