@@ -321,12 +321,7 @@ impl RequestSide {
                         self.open_link(&host, port, Box::new(stream.clone()), Box::new(stream))
                     }
                     Err(e) => {
-                        let counter = if e.status().0 == 504 {
-                            &self.shared.counters.timeouts
-                        } else {
-                            &self.shared.counters.upstream_errors
-                        };
-                        add(counter, 1);
+                        e.count(&self.shared.counters);
                         self.shared.log.line(&e.to_string());
                         let (status, reason) = e.status();
                         self.respond(status, reason, &e.to_string()).await;

@@ -25,12 +25,7 @@ pub async fn open(
     let (stream, from_parent) = match upstream::tunnel(&shared, host, port).await {
         Ok(ok) => ok,
         Err(e) => {
-            let counter = if e.status().0 == 504 {
-                &shared.counters.timeouts
-            } else {
-                &shared.counters.upstream_errors
-            };
-            add(counter, 1);
+            e.count(&shared.counters);
             shared
                 .log
                 .line(&format!("CONNECT {dest} from {source}: {e}"));

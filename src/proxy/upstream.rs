@@ -26,6 +26,15 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// Counts this failure: a timeout, or an upstream error.
+    pub fn count(&self, counters: &super::counters::Counters) {
+        let counter = match self {
+            UpstreamError::Timeout(_) => &counters.timeouts,
+            _ => &counters.upstream_errors,
+        };
+        super::counters::add(counter, 1);
+    }
+
     /// The status to answer with and its reason phrase.
     pub fn status(&self) -> (u16, &'static str) {
         match self {
