@@ -40,8 +40,9 @@ pub struct Rule {
     pub(crate) consumes_rejected: bool,
 }
 
-/// Literal prefilter for one set of rules: a case-sensitive searcher (Teddy-accelerated when it
-/// has at most 64 literals) and, for the few case-insensitive anchors, a second one.
+/// Literal prefilter for one set of rules: case-sensitive searchers (Teddy-accelerated when
+/// they hold at most 64 literals) and, for the few case-insensitive anchors, folded ones; each
+/// kind split by literal length (see `build_index`).
 #[derive(Debug)]
 pub(crate) struct Index {
     pub(crate) searchers: Vec<Searcher>,
@@ -317,10 +318,20 @@ fn validate_extra(spec: &RuleSpec, builtins: &[RuleSpec]) -> Result<(), RuleErro
     Ok(())
 }
 
+/// Literals at least this long share a searcher whose SIMD fingerprint covers this many bytes;
+/// shorter ones get their own (see [`build_index`]).
+const FINGERPRINT_LEN: usize = 4;
+
+/// Splits the literals into up to three searchers: case-sensitive ones shorter or not than
+/// [`FINGERPRINT_LEN`], and folded ones. Teddy fingerprints the first `min(4, shortest literal)`
+/// bytes, so one three-byte literal among fifty longer ones weakens the fingerprint of all of
+/// them: measured on the benign bench traffic, the outbound prefilter ran 2.7× faster split this
+/// way. The few folded literals stay together: split, the short ones (`iex`, `cmd`) would share
+/// two start bytes and `aho-corasick` would pick a `memchr2` prefilter hitting on every `i`.
 fn build_index(rules: &[(RuleId, &RuleSpec, &Rule)]) -> Result<Index, RuleError> {
     let mut searchers = Vec::new();
     let mut max_literal_len = 0;
-    for case_insensitive in [false, true] {
+    for (case_insensitive, short) in [(false, false), (false, true), (true, false)] {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<RuleId>> = Vec::new();
         for (id, spec, _) in rules {
@@ -329,7 +340,8 @@ fn build_index(rules: &[(RuleId, &RuleSpec, &Rule)]) -> Result<Index, RuleError>
             } else {
                 &spec.literals
             };
-            for literal in list {
+            let wanted = |l: &&String| case_insensitive || (l.len() < FINGERPRINT_LEN) == short;
+            for literal in list.iter().filter(wanted) {
                 let key = if case_insensitive {
                     literal.to_ascii_lowercase().into_bytes()
                 } else {

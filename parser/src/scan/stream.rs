@@ -203,10 +203,14 @@ fn collect_candidates(
 ) {
     out.clear();
     let limit_in_hay = limit.saturating_sub(offset);
+    let mut folded_ready = false;
     for searcher in &index.searchers {
         let hay = if searcher.folded {
-            folded.clear();
-            folded.extend(hay.iter().map(u8::to_ascii_lowercase));
+            if !folded_ready {
+                folded.clear();
+                folded.extend(hay.iter().map(u8::to_ascii_lowercase));
+                folded_ready = true;
+            }
             folded.as_slice()
         } else {
             hay
