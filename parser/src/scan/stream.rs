@@ -208,7 +208,10 @@ fn collect_candidates(
         let hay = if searcher.folded {
             if !folded_ready {
                 folded.clear();
-                folded.extend(hay.iter().map(u8::to_ascii_lowercase));
+                folded.resize(hay.len(), 0);
+                for (f, b) in folded.iter_mut().zip(hay) {
+                    *f = b.to_ascii_lowercase();
+                }
                 folded_ready = true;
             }
             folded.as_slice()
