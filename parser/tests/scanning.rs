@@ -62,6 +62,26 @@ fn haystack() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(fragment(), 0..24).prop_map(|f| f.concat())
 }
 
+/// A run of literal hits dense enough that the scanner leaves the SIMD prefilter for the plain
+/// automaton part-way through a block.
+fn dense_run() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![
+            Just(&b"sk-"[..]),
+            Just(&b"AKIA"[..]),
+            Just(&b"/etc/"[..]),
+            Just(&b"rm "[..]),
+            Just(&b"IEX "[..]),
+            Just(&b"sh "[..]),
+            Just(&b"/etc/shadow "[..]),
+            Just(&b"AKIAIOSFODNN7EXAMPLE "[..]),
+            Just(&b"rm -rf / ;"[..]),
+        ],
+        40..200usize,
+    )
+        .prop_map(|(unit, n)| unit.repeat(n))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -72,6 +92,19 @@ proptest! {
             let expected = reference_scan(&registry, direction, &data);
             let got = scan_chunked(&registry, direction, &data, &sizes);
             prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn dense_hits_change_the_search_not_the_matches(
+        runs in proptest::collection::vec((dense_run(), haystack()), 1..4),
+        sizes in proptest::collection::vec(1..4000usize, 1..4),
+    ) {
+        let registry = Registry::builtin(Platform::Picoclaw);
+        let data: Vec<u8> = runs.into_iter().flat_map(|(run, tail)| [run, tail].concat()).collect();
+        for direction in [Direction::Outbound, Direction::Inbound] {
+            let expected = reference_scan(&registry, direction, &data);
+            prop_assert_eq!(scan_chunked(&registry, direction, &data, &sizes), expected);
         }
     }
 

@@ -26,6 +26,13 @@ pub const LOOKBACK: usize = 256;
 /// Bytes buffered before the prefilter runs.
 pub const BLOCK: usize = 32 * 1024;
 
+/// Literal hits in a block before their density is judged.
+const DENSE_HITS: usize = 32;
+
+/// Above one literal hit per this many bytes, the rest of the block is searched without the
+/// SIMD prefilter, whose restart per hit then costs more than it skips.
+const DENSE_GAP: usize = 64;
+
 /// A confirmed match, with the raw bytes of its snippet (redact before showing them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawMatch {
@@ -218,39 +225,53 @@ fn collect_candidates(
         } else {
             hay
         };
-        for hit in searcher.automaton.find_iter(hay) {
-            if hit.start() >= limit_in_hay {
-                break;
-            }
-            let literal = hit.pattern().as_usize();
-            push_allowed(
-                out,
-                registry,
-                &searcher.rules[literal],
-                hay,
-                hit.start(),
-                offset,
-                prefilter_boundary,
-            );
-            for &o in &searcher.overlaps[literal] {
-                let q = hit.start() + o;
-                if q >= limit_in_hay {
+        // Start with the prefiltered automaton; switch to the dense one for the rest of the
+        // block once hits come more often than one per DENSE_GAP bytes. Both report the same
+        // leftmost-longest matches, and a search resumed at a match's end is what `find_iter`
+        // does anyway.
+        let mut resume = Some((0, &searcher.automaton));
+        while let Some((at, automaton)) = resume.take() {
+            let sparse = std::ptr::eq(automaton, &searcher.automaton);
+            let mut hits = 0usize;
+            for hit in automaton.find_iter(Input::new(hay).span(at..hay.len())) {
+                if hit.start() >= limit_in_hay {
                     break;
                 }
-                if !searcher.may_start(&hay[q..]) {
-                    continue;
+                let literal = hit.pattern().as_usize();
+                push_allowed(
+                    out,
+                    registry,
+                    &searcher.rules[literal],
+                    hay,
+                    hit.start(),
+                    offset,
+                    prefilter_boundary,
+                );
+                for &o in &searcher.overlaps[literal] {
+                    let q = hit.start() + o;
+                    if q >= limit_in_hay {
+                        break;
+                    }
+                    if !searcher.may_start(&hay[q..]) {
+                        continue;
+                    }
+                    let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
+                    if let Some(inner) = searcher.dense.find(input) {
+                        push_allowed(
+                            out,
+                            registry,
+                            &searcher.rules[inner.pattern().as_usize()],
+                            hay,
+                            q,
+                            offset,
+                            prefilter_boundary,
+                        );
+                    }
                 }
-                let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
-                if let Some(inner) = searcher.automaton.find(input) {
-                    push_allowed(
-                        out,
-                        registry,
-                        &searcher.rules[inner.pattern().as_usize()],
-                        hay,
-                        q,
-                        offset,
-                        prefilter_boundary,
-                    );
+                hits += 1;
+                if sparse && hits >= DENSE_HITS && hits * DENSE_GAP > hit.end() - at {
+                    resume = Some((hit.end(), &searcher.dense));
+                    break;
                 }
             }
         }
