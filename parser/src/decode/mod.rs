@@ -10,6 +10,7 @@ mod content;
 mod text;
 
 pub use content::{Coding, DecodeError, OUTPUT_PIECE};
+
 pub use text::{Normaliser, TextForm};
 
 use content::Layer;
@@ -42,22 +43,40 @@ pub const MAX_CODINGS: usize = 4;
 impl BodyDecoder {
     /// A pipeline for a body with these `Content-Encoding` values and text form.
     pub fn new<'a>(content_encodings: impl Iterator<Item = &'a [u8]>, form: TextForm) -> Self {
-        let mut codings = Vec::new();
+        Self::with_spares(content_encodings, form, &mut LayerPool::default())
+    }
+
+    /// Like [`BodyDecoder::new`], taking decoder layers from `spares` (see
+    /// [`BodyDecoder::recycle`]) instead of allocating them.
+    pub fn with_spares<'a>(
+        content_encodings: impl Iterator<Item = &'a [u8]>,
+        form: TextForm,
+        spares: &mut LayerPool,
+    ) -> Self {
+        let mut codings = [Coding::Gzip; MAX_CODINGS];
+        let mut count = 0;
         let mut unknown = false;
         for token in content_encodings.flat_map(crate::framing_tokens) {
             match Coding::parse(token) {
-                Some(Ok(c)) => codings.push(c),
+                Some(Ok(_)) if count == MAX_CODINGS => unknown = true,
+                Some(Ok(c)) => {
+                    codings[count] = c;
+                    count += 1;
+                }
                 Some(Err(())) => unknown = true,
                 None => {}
             }
         }
-        if unknown || codings.len() > MAX_CODINGS {
+        if unknown {
             // Cannot undo the encoding: scan the bytes as they are.
-            codings.clear();
-            unknown = true;
+            count = 0;
         }
         // Codings are listed in the order applied; decode in reverse.
-        let layers = codings.into_iter().rev().map(Layer::new).collect();
+        let layers = codings[..count]
+            .iter()
+            .rev()
+            .map(|&c| spares.take(c))
+            .collect();
         BodyDecoder {
             layers,
             normaliser: Normaliser::new(form),
@@ -97,6 +116,13 @@ impl BodyDecoder {
         }
     }
 
+    /// Gives this decoder's layers back to `spares` for the next body.
+    pub fn recycle(self, spares: &mut LayerPool) {
+        for layer in self.layers {
+            spares.put(layer);
+        }
+    }
+
     /// Whether decoding stopped (budget used up or corrupt data); later bytes are not scanned.
     pub fn is_stopped(&self) -> bool {
         self.stopped
@@ -116,6 +142,32 @@ impl BodyDecoder {
         scanner.finish(registry, out);
         self.outcome.truncated |= scanner.truncated();
         self.outcome
+    }
+}
+
+/// Decoder layers kept between bodies of one stream (at most [`MAX_CODINGS`]), so that a
+/// connection carrying one gzip body after another allocates its inflater once.
+#[derive(Debug, Default)]
+pub struct LayerPool {
+    spares: Vec<Layer>,
+}
+
+impl LayerPool {
+    fn take(&mut self, coding: Coding) -> Layer {
+        match self.spares.iter().position(|l| l.coding() == coding) {
+            Some(i) => {
+                let mut layer = self.spares.swap_remove(i);
+                layer.reset();
+                layer
+            }
+            None => Layer::new(coding),
+        }
+    }
+
+    fn put(&mut self, layer: Layer) {
+        if self.spares.len() < MAX_CODINGS {
+            self.spares.push(layer);
+        }
     }
 }
 

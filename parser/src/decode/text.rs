@@ -21,16 +21,21 @@ impl TextForm {
     /// The normalisation for a `Content-Type` value.
     pub fn for_content_type(content_type: &[u8]) -> Self {
         let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
-        let media = crate::framing_trim(media).to_ascii_lowercase();
-        if media == b"application/x-www-form-urlencoded" {
+        let media = crate::framing_trim(media);
+        let is = |name: &[u8]| media.eq_ignore_ascii_case(name);
+        let ends_with = |suffix: &[u8]| {
+            media.len() >= suffix.len()
+                && media[media.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
+        if is(b"application/x-www-form-urlencoded") {
             TextForm::Percent {
                 plus_is_space: true,
             }
-        } else if media.ends_with(b"/json")
-            || media.ends_with(b"+json")
-            || media == b"text/event-stream"
-            || media.ends_with(b"ndjson")
-            || media == b"application/jsonl"
+        } else if ends_with(b"/json")
+            || ends_with(b"+json")
+            || is(b"text/event-stream")
+            || ends_with(b"ndjson")
+            || is(b"application/jsonl")
         {
             TextForm::Json
         } else {

@@ -12,7 +12,7 @@ pub use expected_use::{
     host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS,
 };
 
-use crate::decode::{BodyDecoder, Normaliser, TextForm};
+use crate::decode::{BodyDecoder, LayerPool, Normaliser, TextForm};
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
@@ -119,6 +119,7 @@ pub struct Inspector {
     body_scanner: StreamScanner,
     trailer_scanner: StreamScanner,
     body: Option<BodyDecoder>,
+    spare_layers: LayerPool,
     dest_override: Option<String>,
     dest: Option<String>,
     head_view: Vec<u8>,
@@ -142,6 +143,7 @@ impl Inspector {
             body_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             trailer_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             body: None,
+            spare_layers: LayerPool::default(),
             dest_override: None,
             dest: None,
             head_view: Vec::new(),
@@ -260,9 +262,13 @@ impl Inspector {
         let form = head
             .header("content-type")
             .map_or(TextForm::Raw, TextForm::for_content_type);
-        self.body = Some(BodyDecoder::new(
+        if let Some(previous) = self.body.take() {
+            previous.recycle(&mut self.spare_layers);
+        }
+        self.body = Some(BodyDecoder::with_spares(
             head.header_values("content-encoding"),
             form,
+            &mut self.spare_layers,
         ));
         self.body_scanner.reset();
         self.trailer_scanner.reset();
@@ -275,6 +281,7 @@ impl Inspector {
             self.stats.scan_truncated += u64::from(outcome.truncated);
             self.stats.unknown_encodings += u64::from(outcome.unknown_encoding);
             self.stats.decode_errors += u64::from(outcome.corrupt);
+            body.recycle(&mut self.spare_layers);
         }
         self.trailer_scanner.finish(registry, &mut self.matches);
     }
@@ -386,22 +393,18 @@ pub fn request_dest(head: &Head) -> Option<String> {
         return std::str::from_utf8(target).ok().map(str::to_string);
     }
     let (authority, default_port) = if let Some(rest) = strip_prefix_ci(target, b"http://") {
-        (rest, 80)
+        (rest, ":80")
     } else if let Some(rest) = strip_prefix_ci(target, b"https://") {
-        (rest, 443)
+        (rest, ":443")
     } else {
-        (head.header("host")?, 80)
+        (head.header("host")?, ":80")
     };
     let end = authority
         .iter()
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(authority.len());
     let authority = std::str::from_utf8(&authority[..end]).ok()?;
-    let authority = authority
-        .rsplit('@')
-        .next()
-        .unwrap_or(authority)
-        .to_ascii_lowercase();
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
     if authority.is_empty() {
         return None;
     }
@@ -410,11 +413,14 @@ pub fn request_dest(head: &Head) -> Option<String> {
     } else {
         authority.contains(':')
     };
-    Some(if has_port {
-        authority
-    } else {
-        format!("{authority}:{default_port}")
-    })
+    // One allocation: lower-cased authority, then the default port when none was given.
+    let mut dest = String::with_capacity(authority.len() + 4);
+    dest.push_str(authority);
+    dest.make_ascii_lowercase();
+    if !has_port {
+        dest.push_str(default_port);
+    }
+    Some(dest)
 }
 
 fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
