@@ -2,6 +2,7 @@
 //! misses a rule's match (every match starts with one of its literals), confirmation by the
 //! rule's anchored regex and context check, streamed across chunk boundaries.
 
+mod buckets;
 mod checks;
 mod registry;
 mod rule;

@@ -7,6 +7,7 @@ use std::fmt;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
 use regex::bytes::{Regex, RegexBuilder};
 
+use super::buckets::teddy_order;
 use super::rule::{Boundary, Check, Direction, Platform, RuleSpec, Severity, ThreatType};
 use super::rules::builtin_rules;
 
@@ -390,6 +391,9 @@ fn build_index(rules: &[(RuleId, &RuleSpec, &Rule)]) -> Result<Index, RuleError>
             continue;
         }
         max_literal_len = max_literal_len.max(literals.iter().map(Vec::len).max().unwrap_or(0));
+        let order = teddy_order(&literals);
+        let literals: Vec<Vec<u8>> = order.iter().map(|&i| literals[i].clone()).collect();
+        let owners: Vec<Vec<RuleId>> = order.iter().map(|&i| owners[i].clone()).collect();
         searchers.push(build_searcher(&literals, &owners, group == Group::Folded)?);
     }
     Ok(Index {
