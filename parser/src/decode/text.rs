@@ -133,7 +133,11 @@ impl Normaliser {
         self.scratch.clear();
         let mut emit_from = 0;
         let mut i = 0;
-        while let Some(found) = memchr::memchr2(special[0], special[1], &input[i..]) {
+        let next_special = |rest: &[u8]| match special {
+            [a, b] if a != b => memchr::memchr2(*a, *b, rest),
+            _ => memchr::memchr(special[0], rest),
+        };
+        while let Some(found) = next_special(&input[i..]) {
             let at = i + found;
             self.scratch.extend_from_slice(&input[emit_from..at]);
             match escape(&input[at..]) {

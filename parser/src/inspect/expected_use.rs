@@ -56,13 +56,38 @@ pub fn host_of(dest: &str) -> String {
 
 /// Whether `host` is `pattern` or, for `*.domain`, a subdomain of it.
 pub fn host_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
-    match pattern.strip_prefix("*.") {
+    let (pattern, host) = (pattern.trim_end_matches('.').as_bytes(), host.as_bytes());
+    match pattern.strip_prefix(b"*.") {
         Some(domain) => {
-            host.len() > domain.len() + 1
-                && host.ends_with(domain)
-                && host[..host.len() - domain.len()].ends_with('.')
+            let Some(dot) = host.len().checked_sub(domain.len() + 1) else {
+                return false;
+            };
+            dot > 0 && host[dot] == b'.' && host[dot + 1..].eq_ignore_ascii_case(domain)
         }
-        None => host == pattern,
+        None => host.eq_ignore_ascii_case(pattern),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn host_patterns_match_exact_hosts_and_true_subdomains_only() {
+        assert!(host_matches("api.openai.com", "api.openai.com"));
+        assert!(host_matches("API.OpenAI.com.", "api.openai.com"));
+        assert!(!host_matches(
+            "api.openai.com",
+            "api.openai.com.evil.example"
+        ));
+        assert!(host_matches(
+            "*.amazonaws.com",
+            "s3.us-east-1.amazonaws.com"
+        ));
+        assert!(host_matches("*.AmazonAWS.com", "sts.amazonaws.com"));
+        assert!(!host_matches("*.amazonaws.com", "amazonaws.com"));
+        assert!(!host_matches("*.amazonaws.com", "evilamazonaws.com"));
+        assert!(!host_matches("*.amazonaws.com", ".amazonaws.com"));
+        assert!(!host_matches("*.amazonaws.com", "com"));
     }
 }

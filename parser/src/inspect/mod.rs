@@ -342,7 +342,7 @@ impl Inspector {
                 direction: self.direction,
                 dest: self.dest.clone(),
                 snippet: redact_snippet(registry, &m),
-                digest: m.digest,
+                digest: m.digest(),
             });
         }
     }
@@ -375,14 +375,15 @@ fn is_expected_use(
         return false;
     }
     let host = host_of(dest);
+    let host = host.as_str();
     let matched = &m.context[m.within.clone()];
     provider_hosts(pattern, matched)
         .iter()
-        .any(|p| host_matches(p, &host))
+        .any(|p| host_matches(p, host))
         || registry
             .trusted_hosts(pattern)
             .iter()
-            .any(|p| host_matches(p, &host))
+            .any(|p| host_matches(p, host))
 }
 
 /// `host:port` a request is addressed to: the absolute-form authority, the CONNECT target, or

@@ -42,14 +42,20 @@ pub struct RawMatch {
     pub start: u64,
     /// Offset just past the match.
     pub end: u64,
-    /// SHA-256 of the matched bytes (dedup key; never the bytes themselves).
-    pub digest: [u8; 32],
     /// Up to [`SNIPPET_CONTEXT`] bytes either side of the match, and the match.
     pub context: Vec<u8>,
     /// Where the match lies in `context`.
     pub within: Range<usize>,
     /// Whether the part continues before / after `context` (so an edge may cut a token).
     pub cut: (bool, bool),
+}
+
+impl RawMatch {
+    /// SHA-256 of the matched bytes (the dedup key; never the bytes themselves). Computed on
+    /// demand: most matches in a head are expected use and never need one.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(&self.context[self.within.clone()]).into()
+    }
 }
 
 /// Streaming scanner state for one part. Reusable via [`StreamScanner::reset`].
@@ -350,7 +356,6 @@ fn raw_match(rule: RuleId, buf: &[u8], m: Range<usize>, base: u64, last: bool) -
         rule,
         start: base + m.start as u64,
         end: base + m.end as u64,
-        digest: Sha256::digest(&buf[m.clone()]).into(),
         context: buf[start..end].to_vec(),
         within: m.start - start..m.end - start,
         cut: (base + (start as u64) > 0, !(last && end == buf.len())),
