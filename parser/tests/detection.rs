@@ -352,6 +352,43 @@ fn decoders_reused_across_messages_start_clean() {
 }
 
 #[test]
+fn each_request_names_its_own_destination() {
+    // One connection, the inspector reusing its destination buffer between requests.
+    let registry = registry();
+    let body = format!("leak {AWS} here");
+    let req = |target: &str, host: Option<&str>| {
+        let host = host.map_or(String::new(), |h| format!("Host: {h}\r\n"));
+        let mut m = format!(
+            "POST {target} HTTP/1.1\r\n{host}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        m.extend_from_slice(body.as_bytes());
+        m
+    };
+    let stream = [
+        req("http://A.Example/x", None),
+        req("/y", Some("b.example:8080")),
+        req("https://u:p@[::1]/z", Some("ignored.example")),
+        req("/no-host", None),
+        req("http://c.example:81?q", None),
+    ]
+    .concat();
+    let dests: Vec<Option<String>> = inspect(&registry, Direction::Outbound, &stream)
+        .into_iter()
+        .map(|d| d.dest)
+        .collect();
+    let expected = [
+        Some("a.example:80"),
+        Some("b.example:8080"),
+        Some("[::1]:443"),
+        None,
+        Some("c.example:81"),
+    ];
+    assert_eq!(dests, expected.map(|d| d.map(str::to_string)));
+}
+
+#[test]
 fn escapes_split_across_chunks_are_decoded() {
     let registry = registry();
     // `\/etc\/shadow` and `\u002Fetc/passwd`, chunked so the escapes straddle chunk boundaries.

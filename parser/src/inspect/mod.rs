@@ -246,7 +246,17 @@ impl Inspector {
     }
 
     fn on_head(&mut self, registry: &Registry, head: &Head) {
-        self.dest = self.dest_override.clone().or_else(|| request_dest(head));
+        // Reuse the previous destination's allocation: keep-alive requests repeat one host.
+        let mut dest = self.dest.take().unwrap_or_default();
+        dest.clear();
+        let known = match &self.dest_override {
+            Some(d) => {
+                dest.push_str(d);
+                true
+            }
+            None => write_request_dest(head, &mut dest),
+        };
+        self.dest = known.then_some(dest);
         self.build_head_view(head);
         self.head_scanner.reset();
         let _ = self
@@ -389,39 +399,55 @@ fn is_expected_use(
 /// `host:port` a request is addressed to: the absolute-form authority, the CONNECT target, or
 /// the `Host` header (port 80 by default, 443 for `https://` targets).
 pub fn request_dest(head: &Head) -> Option<String> {
+    let mut dest = String::new();
+    write_request_dest(head, &mut dest).then_some(dest)
+}
+
+/// [`request_dest`] appended to `out`; `false` (and `out` unchanged) when there is none.
+fn write_request_dest(head: &Head, out: &mut String) -> bool {
     let target = head.target();
     if head.method() == b"CONNECT" {
-        return std::str::from_utf8(target).ok().map(str::to_string);
+        return match std::str::from_utf8(target) {
+            Ok(t) => {
+                out.push_str(t);
+                true
+            }
+            Err(_) => false,
+        };
     }
     let (authority, default_port) = if let Some(rest) = strip_prefix_ci(target, b"http://") {
         (rest, ":80")
     } else if let Some(rest) = strip_prefix_ci(target, b"https://") {
         (rest, ":443")
     } else {
-        (head.header("host")?, ":80")
+        match head.header("host") {
+            Some(host) => (host, ":80"),
+            None => return false,
+        }
     };
     let end = authority
         .iter()
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(authority.len());
-    let authority = std::str::from_utf8(&authority[..end]).ok()?;
+    let Ok(authority) = std::str::from_utf8(&authority[..end]) else {
+        return false;
+    };
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     if authority.is_empty() {
-        return None;
+        return false;
     }
     let has_port = if authority.starts_with('[') {
         authority.contains("]:")
     } else {
         authority.contains(':')
     };
-    // One allocation: lower-cased authority, then the default port when none was given.
-    let mut dest = String::with_capacity(authority.len() + 4);
-    dest.push_str(authority);
-    dest.make_ascii_lowercase();
+    let start = out.len();
+    out.push_str(authority);
+    out[start..].make_ascii_lowercase();
     if !has_port {
-        dest.push_str(default_port);
+        out.push_str(default_port);
     }
-    Some(dest)
+    true
 }
 
 fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
