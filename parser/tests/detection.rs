@@ -314,9 +314,9 @@ fn corrupt_and_unknown_encodings_are_counted() {
 }
 
 #[test]
-fn decoders_reused_across_messages_start_clean() {
-    // One connection: each coding twice, with a corrupt and a truncated gzip body in between,
-    // so recycled inflaters are reset from an error, from mid-stream and from a clean end.
+fn every_encoded_body_on_a_connection_decodes_from_a_clean_state() {
+    // One connection: each coding twice, with a corrupt and a truncated gzip body in between;
+    // nothing of a body's decoder may leak into the next body's.
     let registry = registry();
     let gz = |text: &[u8]| response("text/plain", "Content-Encoding: gzip\r\n", &gzip(text));
     let half_gzip = gzip(b"a benign body that is cut short in the middle of its deflate stream");

@@ -49,7 +49,6 @@ pub type Sink<'a> = dyn FnMut(&[u8]) -> bool + 'a;
 
 /// One decoding layer.
 pub(crate) struct Layer {
-    coding: Coding,
     kind: LayerKind,
     out: Box<[u8]>,
 }
@@ -201,31 +200,8 @@ impl GzipHeader {
 impl Layer {
     pub(crate) fn new(coding: Coding) -> Self {
         Layer {
-            coding,
             kind: Self::fresh(coding),
             out: vec![0; OUTPUT_PIECE].into_boxed_slice(),
-        }
-    }
-
-    /// The coding this layer undoes.
-    pub(crate) fn coding(&self) -> Coding {
-        self.coding
-    }
-
-    /// Makes the layer ready for a new body, keeping its buffers (and a gzip inflater's state
-    /// allocation): one message after another on a connection costs no allocation here.
-    pub(crate) fn reset(&mut self) {
-        match &mut self.kind {
-            LayerKind::Gzip {
-                header,
-                inflate,
-                phase,
-            } => {
-                *header = GzipHeader::start();
-                inflate.reset(false);
-                *phase = Member::Header;
-            }
-            _ => self.kind = Self::fresh(self.coding),
         }
     }
 

@@ -43,16 +43,6 @@ pub const MAX_CODINGS: usize = 4;
 impl BodyDecoder {
     /// A pipeline for a body with these `Content-Encoding` values and text form.
     pub fn new<'a>(content_encodings: impl Iterator<Item = &'a [u8]>, form: TextForm) -> Self {
-        Self::with_spares(content_encodings, form, &mut LayerPool::default())
-    }
-
-    /// Like [`BodyDecoder::new`], taking decoder layers from `spares` (see
-    /// [`BodyDecoder::recycle`]) instead of allocating them.
-    pub fn with_spares<'a>(
-        content_encodings: impl Iterator<Item = &'a [u8]>,
-        form: TextForm,
-        spares: &mut LayerPool,
-    ) -> Self {
         let mut codings = [Coding::Gzip; MAX_CODINGS];
         let mut count = 0;
         let mut unknown = false;
@@ -75,7 +65,7 @@ impl BodyDecoder {
         let layers = codings[..count]
             .iter()
             .rev()
-            .map(|&c| spares.take(c))
+            .map(|&c| Layer::new(c))
             .collect();
         BodyDecoder {
             layers,
@@ -116,13 +106,6 @@ impl BodyDecoder {
         }
     }
 
-    /// Gives this decoder's layers back to `spares` for the next body.
-    pub fn recycle(self, spares: &mut LayerPool) {
-        for layer in self.layers {
-            spares.put(layer);
-        }
-    }
-
     /// Whether decoding stopped (budget used up or corrupt data); later bytes are not scanned.
     pub fn is_stopped(&self) -> bool {
         self.stopped
@@ -142,32 +125,6 @@ impl BodyDecoder {
         scanner.finish(registry, out);
         self.outcome.truncated |= scanner.truncated();
         self.outcome
-    }
-}
-
-/// Decoder layers kept between bodies of one stream (at most [`MAX_CODINGS`]), so that a
-/// connection carrying one gzip body after another allocates its inflater once.
-#[derive(Debug, Default)]
-pub struct LayerPool {
-    spares: Vec<Layer>,
-}
-
-impl LayerPool {
-    fn take(&mut self, coding: Coding) -> Layer {
-        match self.spares.iter().position(|l| l.coding() == coding) {
-            Some(i) => {
-                let mut layer = self.spares.swap_remove(i);
-                layer.reset();
-                layer
-            }
-            None => Layer::new(coding),
-        }
-    }
-
-    fn put(&mut self, layer: Layer) {
-        if self.spares.len() < MAX_CODINGS {
-            self.spares.push(layer);
-        }
     }
 }
 

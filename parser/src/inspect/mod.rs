@@ -12,7 +12,7 @@ pub use expected_use::{
     host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS,
 };
 
-use crate::decode::{BodyDecoder, LayerPool, Normaliser, TextForm};
+use crate::decode::{BodyDecoder, Normaliser, TextForm};
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
@@ -119,7 +119,6 @@ pub struct Inspector {
     body_scanner: StreamScanner,
     trailer_scanner: StreamScanner,
     body: Option<BodyDecoder>,
-    spare_layers: LayerPool,
     dest_override: Option<String>,
     dest: Option<String>,
     head_view: Vec<u8>,
@@ -143,7 +142,6 @@ impl Inspector {
             body_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             trailer_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             body: None,
-            spare_layers: LayerPool::default(),
             dest_override: None,
             dest: None,
             head_view: Vec::new(),
@@ -272,13 +270,9 @@ impl Inspector {
         let form = head
             .header("content-type")
             .map_or(TextForm::Raw, TextForm::for_content_type);
-        if let Some(previous) = self.body.take() {
-            previous.recycle(&mut self.spare_layers);
-        }
-        self.body = Some(BodyDecoder::with_spares(
+        self.body = Some(BodyDecoder::new(
             head.header_values("content-encoding"),
             form,
-            &mut self.spare_layers,
         ));
         self.body_scanner.reset();
         self.trailer_scanner.reset();
@@ -291,7 +285,6 @@ impl Inspector {
             self.stats.scan_truncated += u64::from(outcome.truncated);
             self.stats.unknown_encodings += u64::from(outcome.unknown_encoding);
             self.stats.decode_errors += u64::from(outcome.corrupt);
-            body.recycle(&mut self.spare_layers);
         }
         self.trailer_scanner.finish(registry, &mut self.matches);
     }
