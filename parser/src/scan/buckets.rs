@@ -36,8 +36,13 @@ pub(crate) fn teddy_order(literals: &[Vec<u8>]) -> Vec<usize> {
         return (0..n).collect();
     }
     let buckets = if n > SLIM_LIMIT { 16 } else { 8 };
-    let low_nibbles =
-        |i: usize| -> Vec<u8> { literals[i][..mask].iter().map(|b| b & 0xf).collect() };
+    let low_nibbles = |i: usize| -> [u8; MAX_MASK] {
+        let mut nibbles = [0u8; MAX_MASK];
+        for (n, b) in nibbles.iter_mut().zip(&literals[i][..mask]) {
+            *n = b & 0xf;
+        }
+        nibbles
+    };
 
     // Literals Teddy will put together anyway form one item; its longest literal (the first
     // Teddy meets, as it walks literals longest first) decides the bucket.
@@ -153,13 +158,16 @@ impl ItemMask {
 struct Model {
     mask: usize,
     weights: [f64; 256],
-    /// Per window: each position's low and high nibble as one-bit sets, and its weight.
-    windows: Vec<([(u16, u16); MAX_MASK], f64)>,
+    /// Per first byte, the windows starting with it: each position's low and high nibble as
+    /// one-bit sets, and the window's weight.
+    windows: Vec<Vec<Window>>,
 }
+
+type Window = ([(u16, u16); MAX_MASK], f64);
 
 impl Model {
     fn new(mask: usize) -> Self {
-        let mut windows: Vec<([(u16, u16); MAX_MASK], f64)> = Vec::new();
+        let mut windows: Vec<Vec<Window>> = vec![Vec::new(); 256];
         for &(word, per_mille) in COMMON_WORDS {
             let framed = format!(" {word} ");
             for w in framed.as_bytes().windows(mask) {
@@ -167,9 +175,10 @@ impl Model {
                 for (k, &b) in key.iter_mut().zip(w) {
                     *k = (1 << (b & 0xf), 1 << (b >> 4));
                 }
-                match windows.iter_mut().find(|(k, _)| *k == key) {
+                let list = &mut windows[usize::from(w[0])];
+                match list.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, p)) => *p += per_mille / 1000.0,
-                    None => windows.push((key, per_mille / 1000.0)),
+                    None => list.push((key, per_mille / 1000.0)),
                 }
             }
         }
@@ -203,10 +212,18 @@ impl Model {
                 p
             })
             .product();
-        let words: f64 = (self.windows.iter())
-            .filter(|(w, _)| (0..self.mask).all(|j| lo[j] & w[j].0 != 0 && hi[j] & w[j].1 != 0))
-            .map(|(_, p)| p)
-            .sum();
+        // Only windows whose first byte the bucket accepts can match.
+        let mut words = 0.0;
+        for h in bits(hi[0]) {
+            for l in bits(lo[0]) {
+                words += (self.windows[h << 4 | l].iter())
+                    .filter(|(w, _)| {
+                        (1..self.mask).all(|j| lo[j] & w[j].0 != 0 && hi[j] & w[j].1 != 0)
+                    })
+                    .map(|(_, p)| p)
+                    .sum::<f64>();
+            }
+        }
         (independent + words) * literals as f64
     }
 }
