@@ -23,6 +23,9 @@ const MAX_MASK: usize = 4;
 /// Literal counts above which Teddy uses 16 buckets instead of 8.
 const SLIM_LIMIT: usize = 32;
 
+/// Literal counts above which `aho-corasick` does not use Teddy at all (and order is moot).
+const TEDDY_LIMIT: usize = 64;
+
 /// A permutation of `0..literals.len()`: the order to hand the literals to the searcher in.
 pub(crate) fn teddy_order(literals: &[Vec<u8>]) -> Vec<usize> {
     let n = literals.len();
@@ -32,7 +35,7 @@ pub(crate) fn teddy_order(literals: &[Vec<u8>]) -> Vec<usize> {
         .min()
         .unwrap_or(0)
         .min(MAX_MASK);
-    if n < 2 || mask == 0 {
+    if !(2..=TEDDY_LIMIT).contains(&n) || mask == 0 {
         return (0..n).collect();
     }
     let buckets = if n > SLIM_LIMIT { 16 } else { 8 };
@@ -356,6 +359,13 @@ mod tests {
                 (0..n).map(|i| format!("lit{i:03}x").into_bytes()).collect();
             assert!(is_permutation(&teddy_order(&literals), n), "n = {n}");
         }
+    }
+
+    #[test]
+    fn more_literals_than_teddy_takes_keep_their_order() {
+        // Many `patterns.extra` literals: no search (it would be slow and pointless).
+        let literals: Vec<Vec<u8>> = (0..400).map(|i| format!("x{i:04}").into_bytes()).collect();
+        assert_eq!(teddy_order(&literals), (0..400).collect::<Vec<_>>());
     }
 
     #[test]
