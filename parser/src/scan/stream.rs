@@ -200,9 +200,9 @@ impl StreamScanner {
 }
 
 /// Literal hits of `index` in `hay` (which sits at `offset` of the buffer) that start before
-/// `limit`, as sorted, deduplicated (position, rule) pairs. See [`Searcher`] for why this finds
-/// every literal occurrence although the search does not report overlapping matches
-/// (`registry::Searcher`).
+/// `limit`, as sorted, deduplicated (position, rule) pairs. See
+/// [`Searcher`](super::registry::Searcher) for why this finds every literal occurrence although
+/// the search does not report overlapping matches.
 #[allow(clippy::too_many_arguments)]
 fn collect_candidates(
     registry: &Registry,
