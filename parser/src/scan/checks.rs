@@ -175,8 +175,61 @@ pub(crate) fn pipe_to_shell(ctx: &MatchContext<'_>) -> bool {
         {
             command_start(ctx)
         }
-        _ => command_start(ctx) && piped_ok,
+        _ => command_start(ctx) && piped_ok && interpreter_runs_stdin(ctx.matched, ctx.after),
     }
+}
+
+/// Whether the command a download is piped into executes it. A shell always might (`sh`,
+/// `bash -s -- args`); an interpreter runs its standard input only when it is given no module,
+/// inline code or script: `python3`, `python3 -`, `perl -w` do, `python3 -m json.tool` (a
+/// pretty-printer), `node -e …` and `ruby script.rb` read the download as data.
+fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
+    let word = matched
+        .rsplit(|&b| matches!(b, b'|' | b'/' | b' ' | b'\t'))
+        .next()
+        .unwrap_or(b"");
+    // Option letters that name code, a module or a script file instead of standard input.
+    let code_options: &[u8] = if word.starts_with(b"python") {
+        b"cm"
+    } else if word.starts_with(b"perl") {
+        b"eE"
+    } else if word.starts_with(b"ruby") {
+        b"e"
+    } else if word.starts_with(b"node") {
+        b"ep"
+    } else if word.starts_with(b"php") {
+        b"rf"
+    } else {
+        return true;
+    };
+    let end = after
+        .iter()
+        .position(|b| matches!(b, b'\n' | b'\r' | b';' | b'&' | b'|' | b')' | b'`'))
+        .unwrap_or(after.len());
+    for token in after[..end].split(|b| matches!(b, b' ' | b'\t')) {
+        // A quote ends the command's text (`"curl … | python3"}` in JSON): keep what precedes.
+        let token = token
+            .split(|b| matches!(b, b'"' | b'\''))
+            .next()
+            .unwrap_or(b"");
+        match token {
+            [] | b"-" => continue,
+            [b'-', b'-', long @ ..] => {
+                if long.starts_with(b"eval") || long.starts_with(b"print") {
+                    return false;
+                }
+            }
+            [b'-', letters @ ..] => {
+                if letters.iter().any(|l| code_options.contains(l)) {
+                    return false;
+                }
+            }
+            // Redirections (`2>&1`, `<in`) are not scripts.
+            t if t.iter().any(|b| matches!(b, b'<' | b'>')) => continue,
+            _ => return false,
+        }
+    }
+    true
 }
 
 pub(crate) fn command_word(ctx: &MatchContext<'_>) -> bool {
