@@ -199,14 +199,7 @@ impl GzipHeader {
 
 impl Layer {
     pub(crate) fn new(coding: Coding) -> Self {
-        Layer {
-            kind: Self::fresh(coding),
-            out: vec![0; OUTPUT_PIECE].into_boxed_slice(),
-        }
-    }
-
-    fn fresh(coding: Coding) -> LayerKind {
-        match coding {
+        let kind = match coding {
             Coding::Gzip => LayerKind::Gzip {
                 header: GzipHeader::start(),
                 inflate: Decompress::new(false),
@@ -222,6 +215,10 @@ impl Layer {
                 StandardAlloc::default(),
                 StandardAlloc::default(),
             ))),
+        };
+        Layer {
+            kind,
+            out: vec![0; OUTPUT_PIECE].into_boxed_slice(),
         }
     }
 

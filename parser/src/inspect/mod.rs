@@ -252,7 +252,7 @@ impl Inspector {
                 dest.push_str(d);
                 true
             }
-            None => write_request_dest(head, &mut dest),
+            None => request_dest(head, &mut dest),
         };
         self.dest = known.then_some(dest);
         self.build_head_view(head);
@@ -389,15 +389,10 @@ fn is_expected_use(
             .any(|p| host_matches(p, host))
 }
 
-/// `host:port` a request is addressed to: the absolute-form authority, the CONNECT target, or
-/// the `Host` header (port 80 by default, 443 for `https://` targets).
-pub fn request_dest(head: &Head) -> Option<String> {
-    let mut dest = String::new();
-    write_request_dest(head, &mut dest).then_some(dest)
-}
-
-/// [`request_dest`] appended to `out`; `false` (and `out` unchanged) when there is none.
-fn write_request_dest(head: &Head, out: &mut String) -> bool {
+/// Appends the `host:port` a request is addressed to to `out`: the absolute-form authority, the
+/// CONNECT target, or the `Host` header (port 80 by default, 443 for `https://` targets).
+/// Returns `false`, leaving `out` as it was, when the request names none.
+pub fn request_dest(head: &Head, out: &mut String) -> bool {
     let target = head.target();
     if head.method() == b"CONNECT" {
         return match std::str::from_utf8(target) {
