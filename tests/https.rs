@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -79,10 +78,7 @@ fn https_origin(names: &[&str]) -> Origin {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = first_stdout_line(&mut child);
     Origin {
         child,
         port: line.trim().parse().unwrap(),
@@ -229,40 +225,28 @@ fn bad_upstream_certificates_are_502_with_the_reason() {
     let origin = https_origin(&["secure.test"]);
     // Untrusted issuer: the origin's CA is not given to Guardian.
     let g = inspecting(&origin, &["secure.test"], false);
-    let out = Command::new("curl")
-        .args([
-            "-s",
+    // The response body and, on the last line, its status.
+    let fetch = |g: &Guardian, url: &str| {
+        let ca = ca_pem(g).display().to_string();
+        let (_, out) = curl(&[
             "--cacert",
-            &ca_pem(&g).display().to_string(),
+            &ca,
             "-x",
             &g.proxy_url(),
             "-w",
             "\n%{http_code}",
-            "https://secure.test/",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+            url,
+        ]);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let text = fetch(&g, "https://secure.test/");
     assert!(
         text.ends_with("502") && text.contains("UnknownIssuer"),
         "{text}"
     );
     // Wrong name: trusted CA, certificate for another host.
     let g = inspecting(&origin, &["wrong.test"], true);
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "--cacert",
-            &ca_pem(&g).display().to_string(),
-            "-x",
-            &g.proxy_url(),
-            "-w",
-            "\n%{http_code}",
-            "https://wrong.test/",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = fetch(&g, "https://wrong.test/");
     assert!(
         text.ends_with("502") && text.contains("not valid for name"),
         "{text}"

@@ -34,10 +34,7 @@ impl Host {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_stdout_line(&mut child);
         assert!(line.contains("listening on"), "{line}");
         Host { child, dir }
     }

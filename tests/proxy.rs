@@ -299,34 +299,26 @@ fn upstream_failures_are_502_naming_the_upstream() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-x",
-            &g.proxy_url(),
-            "-w",
-            "\n%{http_code}",
-            &format!("http://{dead}/"),
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, out) = curl(&[
+        "-x",
+        &g.proxy_url(),
+        "-w",
+        "\n%{http_code}",
+        &format!("http://{dead}/"),
+    ]);
+    let text = String::from_utf8_lossy(&out);
     assert!(text.ends_with("502"), "{text}");
     assert!(text.contains(&dead.to_string()), "{text}");
     // For a refused CONNECT, curl reports the proxy's status as http_connect.
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-p",
-            "-x",
-            &g.proxy_url(),
-            "-w",
-            "%{http_connect}",
-            &format!("http://{dead}/"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "502");
+    let (_, out) = curl(&[
+        "-p",
+        "-x",
+        &g.proxy_url(),
+        "-w",
+        "%{http_connect}",
+        &format!("http://{dead}/"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out), "502");
 }
 
 #[test]
@@ -542,17 +534,13 @@ while True:
 
 #[test]
 fn upgrades_are_relayed_and_declined_upgrades_stay_http() {
-    use std::io::{BufRead, Read, Write};
+    use std::io::{Read, Write};
     let mut child = std::process::Command::new("python3")
         .args(["-c", UPGRADE_ORIGIN])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let origin = format!("127.0.0.1:{}", line.trim());
+    let origin = format!("127.0.0.1:{}", first_stdout_line(&mut child).trim());
     let g = Guardian::serve(json!({}));
     let read_until = |s: &mut std::net::TcpStream, needle: &[u8]| {
         let (mut out, mut buf) = (Vec::new(), [0u8; 4096]);

@@ -187,6 +187,15 @@ pub fn origin() -> SocketAddr {
     rx.recv().unwrap()
 }
 
+/// The first line a just-spawned child writes to its piped stdout (its address or port).
+pub fn first_stdout_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("child writes a line");
+    line
+}
+
 /// A `guardian serve` process with its own home.
 pub struct Guardian {
     pub child: Child,
@@ -216,10 +225,7 @@ impl Guardian {
             .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_stdout_line(&mut child);
         let addr = line
             .split_whitespace()
             .nth(3)
