@@ -22,7 +22,21 @@ pub struct Ca {
 enum Action {
     Init(Init),
     Show(Show),
+    Rotate(Rotate),
     SystemTrust(SystemTrust),
+}
+
+/// Replace the CA with a new one (the old one is kept under ca/retired/); restart a running
+/// daemon to use it.
+#[derive(FromArgs, Debug, PartialEq)]
+#[argh(subcommand, name = "rotate")]
+struct Rotate {
+    /// guardian home directory
+    #[argh(option)]
+    home: Option<PathBuf>,
+    /// configuration file
+    #[argh(option)]
+    config: Option<PathBuf>,
 }
 
 /// Create the CA if it does not exist (idempotent).
@@ -87,7 +101,7 @@ impl Ca {
                 Ok(0)
             }
             Action::Show(a) => {
-                let (files, _) = files(&a.home, &a.config)?;
+                let (files, home) = files(&a.home, &a.config)?;
                 if !files.cert().exists() {
                     return Err(Error::runtime("no CA yet; create it with `guardian ca init` (or start with https_inspection)"));
                 }
@@ -98,6 +112,45 @@ impl Ca {
                     files.bundle().display()
                 );
                 say!("sha256 fingerprint: {}", loaded.fingerprint());
+                if let crate::daemon::Status::Running(state) = crate::daemon::status(&home) {
+                    if let Some(fp) = state
+                        .ca_fingerprint_sha256
+                        .filter(|fp| *fp != loaded.fingerprint())
+                    {
+                        say!("the running daemon (pid {}) still uses the retired CA sha256 {fp} until it is restarted", state.pid);
+                    }
+                }
+                Ok(0)
+            }
+            Action::Rotate(a) => {
+                let (files, home) = files(&a.home, &a.config)?;
+                if !files.cert().exists() {
+                    return Err(Error::runtime(
+                        "no CA yet; create it with `guardian ca init`",
+                    ));
+                }
+                let (old, new) = ca::rotate(&files)?;
+                say!(
+                    "retired sha256 fingerprint: {old} (kept in {})",
+                    files.dir.join("retired").join(&old).display()
+                );
+                say!("new sha256 fingerprint:     {new}");
+                let opts = super::printed::Options {
+                    home: a.home.clone(),
+                    config: a.config.clone(),
+                };
+                if let crate::daemon::Status::Running(state) = crate::daemon::status(&home) {
+                    if state.https_inspection {
+                        say!(
+                            "The running daemon (pid {}) still signs with the retired CA, and `{}` shows its fingerprint, until you restart it: `{}` then `{}`.",
+                            state.pid,
+                            opts.guardian("status"),
+                            opts.guardian("stop"),
+                            opts.guardian("start")
+                        );
+                    }
+                }
+                say!("Processes given the old bundle or CA must be restarted with the new variables (`{}`).", opts.guardian("env"));
                 Ok(0)
             }
             Action::SystemTrust(a) => {

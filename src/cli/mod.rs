@@ -16,6 +16,7 @@ mod check_config;
 mod demo;
 mod nanoclaw;
 mod posture;
+mod printed;
 mod run;
 mod scan;
 mod serve;
@@ -230,6 +231,7 @@ mod parse_tests {
             &["env"],
             &["ca", "init"],
             &["ca", "show"],
+            &["ca", "rotate", "--home", "h"],
             &["ca", "system-trust", "--i-understand"],
             &["check-config", "--json"],
             &["scan", "--direction", "inbound", "--json", "a.http", "-"],

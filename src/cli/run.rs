@@ -32,51 +32,27 @@ pub struct Run {
     command: Vec<OsString>,
 }
 
-/// The per-process environment (SPEC §8) for a proxy at `addr`, keeping the user's NO_PROXY.
-/// The per-process trust variables (SPEC §8) for a home whose CA intercepts TLS: the bundle for
-/// the variables that replace the system store, the bare CA for Node's extra-CA variable.
-pub fn trust_env(home_dir: &std::path::Path) -> Vec<(String, String)> {
+/// The per-process trust variables (SPEC §8) for a home whose CA intercepts TLS, keeping the
+/// trust the user's environment already had (see [`crate::tls::trust`]).
+pub fn trust_env(home_dir: &std::path::Path) -> Result<Vec<(String, String)>> {
     let files = crate::tls::ca::CaFiles::of(home_dir);
-    let bundle = files.bundle().display().to_string();
-    let mut env: Vec<(String, String)> = [
-        "SSL_CERT_FILE",
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-        "GIT_SSL_CAINFO",
-        "AWS_CA_BUNDLE",
-        "CARGO_HTTP_CAINFO",
-        "PIP_CERT",
-        "DENO_CERT",
-    ]
-    .iter()
-    .map(|k| (k.to_string(), bundle.clone()))
-    .collect();
-    env.push((
-        "NODE_EXTRA_CA_CERTS".into(),
-        files.cert().display().to_string(),
-    ));
-    env.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
-    env
+    crate::tls::trust::vars(&files, &|k| std::env::var(k).ok())
 }
 
-/// The four proxy variables (both spellings) for a proxy listening on `listen`.
+/// The proxy variables (both spellings) for a proxy listening on `listen`, and
+/// `NODE_USE_ENV_PROXY=1` (Node 24+ ignores the others without it), in every mode.
 pub fn proxy_vars(listen: &str) -> Vec<(String, String)> {
     let url = format!("http://{listen}");
-    ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
-        .iter()
-        .map(|k| (k.to_string(), url.clone()))
-        .collect()
+    let mut vars: Vec<(String, String)> =
+        ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
+            .iter()
+            .map(|k| (k.to_string(), url.clone()))
+            .collect();
+    vars.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
+    vars
 }
 
-/// `env VAR=… …`: the explicit, per-process prefix for a proxy on `listen`.
-pub fn env_line(listen: &str) -> String {
-    let vars: Vec<String> = proxy_vars(listen)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    format!("env {}", vars.join(" "))
-}
-
+/// The per-process environment (SPEC §8) for a proxy at `addr`, keeping the user's NO_PROXY.
 pub fn proxy_env(addr: SocketAddr, user_no_proxy: Option<String>) -> Vec<(String, String)> {
     let mut env = proxy_vars(&addr.to_string());
     if let Some(no_proxy) = user_no_proxy.filter(|v| !v.is_empty()) {
@@ -125,7 +101,7 @@ impl Run {
         let mut command = Command::new(program);
         command.args(args).envs(proxy_env(addr, user_no_proxy()));
         if inspecting {
-            command.envs(trust_env(&home.dir));
+            command.envs(trust_env(&home.dir)?);
         }
         let mut child = command.spawn().map_err(|e| {
             Error::runtime(format!("cannot start {}: {e}", program.to_string_lossy()))

@@ -2,12 +2,13 @@
 
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 
+use super::printed::{env_prefix, Options};
 use super::Context;
 use crate::daemon::{self, Status};
 use crate::error::{Error, Result};
@@ -24,22 +25,40 @@ pub struct Start {
     config: Option<PathBuf>,
 }
 
-fn print_running(state: &daemon::state::State, already: bool) {
+fn print_state(state: &daemon::state::State, already: bool, opts: &Options, home: &Path) {
     let verb = if already {
         "already running"
     } else {
         "started"
     };
     say!("guardian {verb}: {} (pid {})", state.listen, state.pid);
+    let mut vars = super::run::proxy_vars(&state.listen);
+    if state.https_inspection {
+        match super::run::trust_env(home) {
+            Ok(trust) => vars.extend(trust),
+            Err(e) => eprintln!("guardian: {}", e.message),
+        }
+    }
     say!("Use it for one process at a time, for example:");
-    say!("  {} picoclaw gateway", super::run::env_line(&state.listen));
-    say!("`guardian env` prints these variables again; `guardian stop` stops the proxy.");
+    say!("  {} picoclaw gateway", env_prefix(&vars));
+    say!(
+        "`{}` prints these variables again; `{}` stops the proxy.",
+        opts.guardian("env"),
+        opts.guardian("stop")
+    );
 }
 
 impl Start {
     pub fn run(self) -> Result<u8> {
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
         let home = ctx.open_home()?;
+        let opts = Options {
+            home: self.home.clone(),
+            config: self.config.clone(),
+        };
+        let print_running = |state: &daemon::state::State, already: bool| {
+            print_state(state, already, &opts, &home.dir)
+        };
         match daemon::status(&home) {
             Status::Running(state) => {
                 print_running(&state, true);

@@ -11,7 +11,8 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::report::{read, table};
 
-/// Show logged findings: --since 1h or an RFC 3339 time, --pattern ID, --severity S (and above).
+/// Show logged findings: --since 1h or an RFC 3339 time, --pattern ID, --severity S (and above),
+/// --summary for counts.
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand, name = "threats")]
 pub struct Threats {
@@ -24,7 +25,10 @@ pub struct Threats {
     /// only this severity and above (low, medium, high, critical)
     #[argh(option)]
     severity: Option<String>,
-    /// print JSON lines (SPEC §4.1) instead of a table
+    /// counts per pattern, severity and destination, with the newest time of each
+    #[argh(switch)]
+    summary: bool,
+    /// print JSON lines (SPEC §4.1, or one object per summary row) instead of a table
     #[argh(switch)]
     json: bool,
     /// guardian home directory
@@ -42,7 +46,7 @@ impl Threats {
             since: self
                 .since
                 .as_deref()
-                .map(|s| read::parse_since(s, SystemTime::now()))
+                .map(|s| read::parse_since_as("--since", s, SystemTime::now()))
                 .transpose()?,
             pattern: self.pattern.clone(),
             min_severity: match self.severity.as_deref() {
@@ -60,11 +64,37 @@ impl Threats {
             &crate::config::process_env,
         )
         .findings();
+        if self.summary {
+            let mut summary = table::Summary::default();
+            read::for_each_since(&path, filter.since, |f| {
+                if filter.matches(&f) {
+                    summary.add(&f);
+                }
+            });
+            let rows = summary.rows();
+            if self.json {
+                for r in &rows {
+                    say!("{}", r.to_json());
+                }
+            } else {
+                say!("{}", table::SUMMARY_HEADER);
+                for r in &rows {
+                    say!("{}", r.line());
+                }
+                if rows.is_empty() {
+                    say!(
+                        "(no findings{})",
+                        if filter.is_active() { " match" } else { "" }
+                    );
+                }
+            }
+            return Ok(0);
+        }
         if !self.json {
             say!("{}", table::HEADER);
         }
         let mut shown = 0usize;
-        read::for_each(&path, |f| {
+        read::for_each_since(&path, filter.since, |f| {
             if !filter.matches(&f) {
                 return;
             }

@@ -122,6 +122,34 @@ pub fn init(files: &CaFiles) -> Result<bool> {
     Ok(true)
 }
 
+/// Replaces the CA with a new one: the old `ca.pem`/`ca.key` move to `ca/retired/<fingerprint>/`
+/// (0700; nothing is deleted, so a mistaken rotation can be undone by moving them back), the
+/// combined bundles that held the old CA are removed, a new CA is created and `bundle.pem`
+/// rewritten. Returns (old fingerprint, new fingerprint). A daemon already running keeps the
+/// CA it loaded until it is restarted.
+pub fn rotate(files: &CaFiles) -> Result<(String, String)> {
+    let old = load(files)?;
+    let old_fp = old.fingerprint();
+    let retired = files.dir.join("retired");
+    crate::home::ensure_private_dir(&retired)?;
+    let dest = retired.join(&old_fp);
+    crate::home::ensure_private_dir(&dest)?;
+    for (from, name) in [(files.key(), "ca.key"), (files.cert(), "ca.pem")] {
+        std::fs::rename(&from, dest.join(name)).map_err(|e| {
+            Error::runtime(format!(
+                "cannot move {} to {}: {e}",
+                from.display(),
+                dest.display()
+            ))
+        })?;
+    }
+    super::trust::remove_combined(files);
+    init(files)?;
+    let new = load(files)?;
+    super::bundle::write(files, &new)?;
+    Ok((old_fp, new.fingerprint()))
+}
+
 /// Loads the CA (it must exist).
 pub fn load(files: &CaFiles) -> Result<Ca> {
     let meta = std::fs::metadata(files.key()).map_err(|e| {
@@ -156,7 +184,12 @@ pub fn load(files: &CaFiles) -> Result<Ca> {
 
 /// Today's (year, month, day) in UTC.
 pub fn today() -> (i32, u8, u8) {
-    let s = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    ymd(std::time::SystemTime::now())
+}
+
+/// The UTC (year, month, day) of a time.
+pub fn ymd(t: std::time::SystemTime) -> (i32, u8, u8) {
+    let s = humantime::format_rfc3339_seconds(t).to_string();
     let y = s.get(0..4).and_then(|v| v.parse().ok()).unwrap_or(2026);
     let m = s.get(5..7).and_then(|v| v.parse().ok()).unwrap_or(1);
     let d = s.get(8..10).and_then(|v| v.parse().ok()).unwrap_or(1);

@@ -4,9 +4,11 @@
 pub mod bundle;
 pub mod ca;
 pub mod intercept;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use rustls::crypto::ring as provider;
@@ -21,10 +23,17 @@ use crate::error::{Error, Result};
 /// Server configurations (one leaf each) kept at most.
 pub const LEAF_CACHE: usize = 1024;
 
+/// A leaf is valid from the day before it is issued to [`LEAF_DAYS`] days after (whole UTC
+/// days, as rcgen writes dates): short-lived, so a leaf copied out of memory is soon useless.
+pub const LEAF_DAYS: u64 = 7;
+
+/// A cached leaf older than this is re-issued on its next use, long before it expires.
+pub const LEAF_REISSUE: Duration = Duration::from_secs(2 * 86_400);
+
 /// Everything interception needs, built once.
 pub struct Interceptor {
     ca: ca::Ca,
-    leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
+    leaves: Mutex<HashMap<String, (SystemTime, Arc<ServerConfig>)>>,
     /// Verifies origins: system roots + `upstream_ca_file`.
     pub client: Arc<ClientConfig>,
 }
@@ -67,21 +76,32 @@ impl Interceptor {
     }
 
     /// The TLS server configuration presenting a leaf for `host` (DNS name or IP literal).
+    /// Leaves come from the cache until they are [`LEAF_REISSUE`] old.
     pub fn server_config(&self, host: &str) -> Result<Arc<ServerConfig>> {
-        if let Some(c) = self.leaves.lock().ok().and_then(|m| m.get(host).cloned()) {
-            return Ok(c);
+        self.server_config_at(host, SystemTime::now())
+    }
+
+    fn server_config_at(&self, host: &str, now: SystemTime) -> Result<Arc<ServerConfig>> {
+        let cached = self.leaves.lock().ok().and_then(|m| m.get(host).cloned());
+        if let Some((issued, c)) = cached {
+            if now
+                .duration_since(issued)
+                .is_ok_and(|age| age < LEAF_REISSUE)
+            {
+                return Ok(c);
+            }
         }
-        let config = Arc::new(self.build_server_config(host)?);
+        let config = Arc::new(self.build_server_config(host, now)?);
         if let Ok(mut m) = self.leaves.lock() {
-            if m.len() >= LEAF_CACHE {
+            if m.len() >= LEAF_CACHE && !m.contains_key(host) {
                 m.clear();
             }
-            m.insert(host.to_string(), config.clone());
+            m.insert(host.to_string(), (now, config.clone()));
         }
         Ok(config)
     }
 
-    fn build_server_config(&self, host: &str) -> Result<ServerConfig> {
+    fn build_server_config(&self, host: &str, now: SystemTime) -> Result<ServerConfig> {
         let fail = |e: &dyn std::fmt::Display| {
             Error::runtime(format!("cannot make a certificate for {host}: {e}"))
         };
@@ -90,9 +110,11 @@ impl Interceptor {
         params.distinguished_name.push(DnType::CommonName, host);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
-        let (y, m, d) = ca::today();
-        params.not_before = rcgen::date_time_ymd(y - 1, m, d.min(28));
-        params.not_after = rcgen::date_time_ymd(y + 1, m, d.min(28));
+        let day = Duration::from_secs(86_400);
+        let (y, m, d) = ca::ymd(now - day);
+        params.not_before = rcgen::date_time_ymd(y, m, d);
+        let (y, m, d) = ca::ymd(now + day * LEAF_DAYS as u32);
+        params.not_after = rcgen::date_time_ymd(y, m, d);
         let cert = params
             .signed_by(&key, &self.ca.issuer)
             .map_err(|e| fail(&e))?;
@@ -144,6 +166,36 @@ fn client_config(upstream_ca_file: Option<&std::path::Path>) -> Result<ClientCon
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(test)]
+mod leaves {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn cached_leaves_are_reissued_before_they_expire() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::home::ensure_private_dir(dir.path()).expect("home");
+        let i = super::Interceptor::open(dir.path(), None).expect("interceptor");
+        let t0 = SystemTime::now();
+        let first = i.server_config_at("a.example", t0).expect("leaf");
+        let hour = Duration::from_secs(3600);
+        let again = i.server_config_at("a.example", t0 + hour).expect("cached");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "an hour later the cached leaf serves"
+        );
+        let later = i
+            .server_config_at("a.example", t0 + super::LEAF_REISSUE + hour)
+            .expect("reissued");
+        assert!(!Arc::ptr_eq(&first, &later), "an old leaf is re-issued");
+        // The re-issued one is cached in turn.
+        let after = i
+            .server_config_at("a.example", t0 + super::LEAF_REISSUE + hour * 2)
+            .expect("cached");
+        assert!(Arc::ptr_eq(&later, &after));
+    }
 }
 
 #[cfg(test)]
