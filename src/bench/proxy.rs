@@ -1,6 +1,7 @@
 //! The proxy part of `guardian bench`: the same workload through a loopback proxy to a
-//! loopback origin, and directly to the origin, in one run (so the ratio is meaningful), plus
-//! keep-alive small requests per second.
+//! loopback origin, and directly to the origin, in one run (so the ratio is meaningful), each
+//! over the same number of concurrent keep-alive connections (the workload's exchanges dealt
+//! round-robin, pipelined on each connection), plus keep-alive small requests per second.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub struct ProxyRun {
     pub proxy_mb_per_s: f64,
     /// The same directly to the origin, in MB/s.
     pub direct_mb_per_s: f64,
+    /// Concurrent connections each run used.
+    pub connections: usize,
     /// Small keep-alive requests per second through the proxy.
     pub requests_per_s: f64,
     /// Findings the proxy wrote.
@@ -50,8 +53,11 @@ fn split_messages(role: Role, stream: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-/// Runs the proxy benchmark.
-pub fn run(workload: &Workload, small_requests: usize) -> Result<ProxyRun> {
+/// Default of `--connections`: a handful, like an agent's HTTP client pool.
+pub const DEFAULT_CONNECTIONS: usize = 8;
+
+/// Runs the proxy benchmark over `connections` concurrent connections.
+pub fn run(workload: &Workload, small_requests: usize, connections: usize) -> Result<ProxyRun> {
     let responses = Arc::new(split_messages(Role::Response, &workload.responses));
     let requests = split_messages(Role::Request, &workload.requests);
     if requests.len() != responses.len() {
@@ -92,27 +98,45 @@ pub fn run(workload: &Workload, small_requests: usize) -> Result<ProxyRun> {
     let service = Service::bind(config, &home, SocketAddr::from(([127, 0, 0, 1], 0)), false)?;
     let (shared, proxy) = service.spawn();
 
-    let kinds = vec![RequestKind::Other; requests.len()];
     let total = (workload.requests.len() + workload.responses.len()) as f64 / (1u64 << 20) as f64;
-    let timed = |addr: SocketAddr, stream: Vec<u8>| -> Result<f64> {
+    let connections = connections.clamp(1, requests.len().max(1));
+    // Exchange i goes to connection i % connections, so both runs carry identical traffic.
+    let deal = |form: &dyn Fn(&[u8]) -> Vec<u8>| -> Vec<Vec<u8>> {
+        let mut streams = vec![Vec::new(); connections];
+        for (i, r) in requests.iter().enumerate() {
+            streams[i % connections].extend_from_slice(&form(r));
+        }
+        streams
+    };
+    let counts: Vec<usize> = (0..connections)
+        .map(|c| (c..requests.len()).step_by(connections).count())
+        .collect();
+    let timed = |addr: SocketAddr, streams: Vec<Vec<u8>>| -> Result<f64> {
         let start = Instant::now();
-        let (_, complete) = runtime::block_on(loopback::exchange(addr, &stream, &kinds))
-            .map_err(|e| Error::runtime(format!("bench exchange failed: {e}")))?;
-        if complete != kinds.len() {
-            return Err(Error::runtime(format!(
-                "bench: {complete} of {} responses arrived",
-                kinds.len()
-            )));
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .zip(counts.iter().copied())
+            .map(|(stream, n)| {
+                runtime::spawn(async move {
+                    let kinds = vec![RequestKind::Other; n];
+                    let (_, complete) = loopback::exchange(addr, &stream, &kinds).await?;
+                    Ok::<_, std::io::Error>((complete, n))
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (complete, n) = runtime::block_on(t)
+                .map_err(|e| Error::runtime(format!("bench exchange failed: {e}")))?;
+            if complete != n {
+                return Err(Error::runtime(format!(
+                    "bench: {complete} of {n} responses arrived on one connection"
+                )));
+            }
         }
         Ok(total / start.elapsed().as_secs_f64().max(1e-9))
     };
-    let direct_stream: Vec<u8> = requests
-        .iter()
-        .map(|r| to_origin_form(r))
-        .collect::<Vec<_>>()
-        .concat();
-    let direct_mb_per_s = timed(origin, direct_stream)?;
-    let proxy_mb_per_s = timed(proxy, workload.requests.clone())?;
+    let direct_mb_per_s = timed(origin, deal(&to_origin_form))?;
+    let proxy_mb_per_s = timed(proxy, deal(&|r: &[u8]| r.to_vec()))?;
 
     let requests_per_s = runtime::block_on(small_requests_per_s(proxy, origin, small_requests))?;
     shared.quiesce(Duration::from_secs(5));
@@ -125,6 +149,7 @@ pub fn run(workload: &Workload, small_requests: usize) -> Result<ProxyRun> {
     Ok(ProxyRun {
         proxy_mb_per_s,
         direct_mb_per_s,
+        connections,
         requests_per_s,
         found,
         counters,

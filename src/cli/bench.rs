@@ -22,6 +22,9 @@ pub struct Bench {
     /// megabytes of generated traffic (default 64)
     #[argh(option, default = "64")]
     mb: usize,
+    /// concurrent keep-alive connections for the proxy and direct runs (default 8)
+    #[argh(option, default = "crate::bench::proxy::DEFAULT_CONNECTIONS")]
+    connections: usize,
     /// only benchmark the core, not the proxy
     #[argh(switch)]
     core_only: bool,
@@ -52,6 +55,12 @@ impl Bench {
             return Err(Error::usage(format!(
                 "--mb {} must be from 1 to 4096",
                 self.mb
+            )));
+        }
+        if !(1..=256).contains(&self.connections) {
+            return Err(Error::usage(format!(
+                "--connections {} must be from 1 to 256",
+                self.connections
             )));
         }
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
@@ -106,8 +115,8 @@ impl Bench {
         }
         let proxy = match (&workload, self.core_only || self.input.is_some()) {
             (Some(w), false) => {
-                say("proxy: the workload through a loopback proxy, then directly, then small requests…");
-                Some(crate::bench::proxy::run(w, 20_000)?)
+                say(&format!("proxy: the workload directly, then through a loopback proxy, over {} connections; then small requests…", self.connections));
+                Some(crate::bench::proxy::run(w, 20_000, self.connections)?)
             }
             _ => None,
         };
@@ -141,10 +150,13 @@ impl Bench {
             if let Some(p) = proxy {
                 let _ = writeln!(
                     out,
-                    "proxy (loopback, same workload): {:.1} MB/s vs {:.1} MB/s direct (ratio {:.2}); {:.0} keep-alive requests/s; {} findings via the proxy",
-                    p.proxy_mb_per_s,
-                    p.direct_mb_per_s,
-                    p.proxy_mb_per_s / p.direct_mb_per_s.max(1e-9),
+                    "proxy (loopback, same workload, {} keep-alive connections): {:.1} MB/s vs {:.1} MB/s direct to the same origin",
+                    p.connections, p.proxy_mb_per_s, p.direct_mb_per_s
+                );
+                let _ = writeln!(
+                    out,
+                    "proxy / direct: {:.2}; {:.0} small keep-alive requests/s via the proxy; {} findings via the proxy",
+                    ratio(p),
                     p.requests_per_s,
                     p.found
                 );
@@ -162,6 +174,8 @@ impl Bench {
             "core_bytes": core.bytes,
             "proxy_mb_per_s": proxy.map(|p| round(p.proxy_mb_per_s)),
             "direct_mb_per_s": proxy.map(|p| round(p.direct_mb_per_s)),
+            "proxy_vs_direct": proxy.map(|p| (ratio(p) * 1000.0).round() / 1000.0),
+            "connections": proxy.map(|p| p.connections),
             "proxy_requests_per_s": proxy.map(|p| p.requests_per_s.round()),
             "seeded": seeded,
             "found": core.found,
@@ -171,4 +185,9 @@ impl Bench {
         });
         let _ = writeln!(out, "{summary}");
     }
+}
+
+/// Proxy throughput as a fraction of direct throughput, measured in the same run.
+fn ratio(p: &ProxyRun) -> f64 {
+    p.proxy_mb_per_s / p.direct_mb_per_s.max(1e-9)
 }
