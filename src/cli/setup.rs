@@ -91,7 +91,14 @@ impl Setup {
             say!("Never add the CA to the system store unless you mean it: `{}` explains what that means.", g("ca system-trust"));
         } else {
             say!("HTTPS inspection is off: HTTPS goes through a blind tunnel (destinations counted, content not inspected).");
-            say!("To turn it on: `guardian run --https-inspection`, or \"https_inspection\": true in {}", self.config.as_deref().map_or_else(|| quote_path(&ctx.home_dir.join("config.json")), quote_path));
+            say!(
+                "To turn it on: `{} --https-inspection -- <command>`, or \"https_inspection\": true in {}",
+                g("run"),
+                self.config.as_deref().map_or_else(
+                    || quote_path(&ctx.home_dir.join("config.json")),
+                    quote_path
+                )
+            );
             say!(
                 "(then `{}` and `{}` again, and re-run this command for the trust variables).",
                 g("stop"),
