@@ -1,6 +1,7 @@
 //! `guardian start`: `serve` in the background; waits until it accepts connections.
 
 use std::net::TcpStream;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -46,7 +47,7 @@ impl Start {
                 return Ok(0);
             }
             Status::Stale(reason) => {
-                eprintln!("guardian: cleaning a stale state ({reason})");
+                crate::diag!("guardian: cleaning a stale state ({reason})");
                 daemon::clean_stale(&home);
             }
             Status::Stopped => {}
@@ -59,7 +60,12 @@ impl Start {
             cmd.arg("--config").arg(c);
         }
         let err_path = home.dir.join("start.err");
-        let err_file = std::fs::File::create(&err_path)
+        let err_file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&err_path)
             .map_err(|e| Error::runtime(format!("cannot create {}: {e}", err_path.display())))?;
         // A process group of its own: the terminal's Ctrl-C does not reach the daemon.
         let mut child = cmd

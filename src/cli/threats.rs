@@ -54,12 +54,7 @@ impl Threats {
                 })?),
             },
         };
-        let path = crate::home::locate(
-            ctx.home_dir.clone(),
-            ctx.config.platform,
-            &crate::config::process_env,
-        )
-        .findings();
+        let path = ctx.open_existing_home()?.findings();
         if !self.json {
             say!("{}", table::HEADER);
         }

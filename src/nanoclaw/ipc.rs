@@ -229,9 +229,9 @@ impl IpcService {
         let dir = group_dir.join("clawsec_results");
         let _ = std::fs::create_dir_all(&dir);
         let text = tasks::redact_secrets(&self.shared.registry, &value.to_string());
-        let tmp = dir.join(format!(".{id}.json.tmp"));
-        let ok = std::fs::write(&tmp, text.as_bytes())
-            .and_then(|_| std::fs::rename(&tmp, dir.join(format!("{id}.json"))));
+        // 0644: the container reads it, possibly as another uid.
+        let ok =
+            crate::atomic::write_atomic(&dir.join(format!("{id}.json")), text.as_bytes(), 0o644);
         if let Err(e) = ok {
             self.shared
                 .log

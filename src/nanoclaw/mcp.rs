@@ -186,10 +186,9 @@ impl McpServer {
         let tasks_dir = self.ipc_dir.join("clawsec_traffic");
         std::fs::create_dir_all(&tasks_dir)
             .map_err(|e| format!("cannot create {}: {e}", tasks_dir.display()))?;
-        let tmp = tasks_dir.join(format!("{request_id}.json.tmp"));
         let path = tasks_dir.join(format!("{request_id}.json"));
-        std::fs::write(&tmp, Value::Object(task).to_string())
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        // 0644: the host service reads it, possibly as another uid.
+        crate::atomic::write_atomic(&path, Value::Object(task).to_string().as_bytes(), 0o644)
             .map_err(|e| format!("cannot write the task: {e}"))?;
         let result_path = self
             .ipc_dir

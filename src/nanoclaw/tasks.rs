@@ -79,7 +79,7 @@ pub fn answer(kind: &str, args: &Map<String, Value>, home: &Home, config: &Confi
             Status::Running(s) => {
                 json!({"status": "running", "listen": s.listen, "pid": s.pid, "started_at": s.started_at,
                 "https_inspection": s.https_inspection, "ca_fingerprint_sha256": s.ca_fingerprint_sha256,
-                "config_sha256": s.config_sha256, "counters": s.counters})
+                "config_sha256": s.config_sha256, "counters": daemon::control::counters(home, &s.counters).0})
             }
             other => json!({"status": other.name()}),
         },
