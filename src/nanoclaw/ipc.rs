@@ -185,11 +185,14 @@ impl IpcService {
         for k in ["type", "requestId", "groupFolder", "timestamp"] {
             args.remove(k);
         }
-        if let Err(e) = tasks::check_args(kind, &args) {
-            self.reject(group, path, Some(&id), group_dir, &e);
-            return;
-        }
-        let result = tasks::answer(kind, &args, &self.home, &self.config);
+        let task = match tasks::Task::parse(kind, &args) {
+            Ok(task) => task,
+            Err(e) => {
+                self.reject(group, path, Some(&id), group_dir, &e);
+                return;
+            }
+        };
+        let result = task.answer(&self.home, &self.config);
         self.write_result(
             group_dir,
             &id,

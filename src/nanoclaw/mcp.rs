@@ -152,7 +152,8 @@ impl McpServer {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return tool_error(id, "arguments must be an object"),
         };
-        if let Err(e) = tasks::check_args(name, &args) {
+        // Validated here for a prompt error; the host parses it again from the file.
+        if let Err(e) = tasks::Task::parse(name, &args) {
             return tool_error(id, &e);
         }
         match self.ask_host(name, args) {

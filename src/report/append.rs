@@ -245,4 +245,27 @@ mod tests {
             b"a\n"
         );
     }
+
+    /// The cost of the per-line identity check next to the line write it guards:
+    /// `cargo test --release --lib measure_the_identity_check -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn measure_the_identity_check() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.jsonl");
+        let mut f = PathFile::open(&path).expect("open");
+        let line = vec![b'x'; 400];
+        let n = 100_000u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(f.current());
+        }
+        let check = start.elapsed() / n;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert_eq!(f.append(&line, false).appended, Appended::Whole);
+        }
+        let append = start.elapsed() / n;
+        eprintln!("identity check (stat + compare): {check:?}; whole append of a 400-byte line with the check: {append:?}");
+    }
 }
