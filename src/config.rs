@@ -151,9 +151,7 @@ pub fn load(flag: Option<&Path>, home: &Path, env: Env<'_>) -> Result<Loaded> {
     };
     let mut value = match &file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::usage(format!("cannot read config file {}: {e}", path.display()))
-            })?;
+            let text = read_regular(path)?;
             serde_json::from_str::<Value>(&text).map_err(|e| {
                 Error::usage(format!(
                     "config file {} is not valid JSON ({e}); fix the syntax or remove the file",
@@ -169,6 +167,30 @@ pub fn load(flag: Option<&Path>, home: &Path, env: Env<'_>) -> Result<Loaded> {
     apply_env(obj, env)?;
     let config = from_json(obj)?;
     Ok(Loaded { config, file })
+}
+
+/// Reads a configuration file, which must be a regular file: opened non-blocking and checked
+/// before reading, so a FIFO or a device is an error at once, never a block.
+fn read_regular(path: &Path) -> Result<String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let cannot = |e: std::io::Error| {
+        Error::usage(format!("cannot read config file {}: {e}", path.display()))
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(Error::usage(format!(
+            "config file {} is not a regular file (a FIFO, device or directory); pass a JSON file",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(cannot)?;
+    Ok(text)
 }
 
 fn apply_env(obj: &mut Map<String, Value>, env: Env<'_>) -> Result<()> {

@@ -76,6 +76,7 @@ pub fn resolve(flag: Option<&Path>, platform: Platform, env: Env<'_>) -> Result<
 /// Creates a private directory (0700) if missing and checks it is safe to keep secrets' evidence
 /// and keys in: owned by this user, not writable by group or others.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    refuse_symlink(dir)?;
     if !dir.exists() {
         DirBuilder::new()
             .recursive(true)
@@ -86,6 +87,24 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
             Error::runtime(format!("cannot set mode 0700 on {}: {e}", dir.display()))
         })?;
     }
+    check_private_dir(dir)
+}
+
+/// A symlinked home is refused by name (its target could change under the daemon).
+fn refuse_symlink(dir: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::usage(format!(
+            "{} is a symlink; Guardian does not follow a symlinked home, pass --home with the directory it points to",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks an existing directory: a directory (not a symlink), owned by this user, not writable
+/// by group or others.
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    refuse_symlink(dir)?;
     let meta = std::fs::symlink_metadata(dir)
         .map_err(|e| Error::runtime(format!("cannot inspect {}: {e}", dir.display())))?;
     if !meta.is_dir() {
@@ -113,6 +132,26 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether nothing at all is at `dir` (not even a dangling symlink).
+pub fn is_missing(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// The error for a missing home: a usage error (exit 2) naming the fix, or, when a daemon of
+/// that home still runs (`daemon_pid`), a runtime error (exit 1) saying the home is gone.
+pub fn missing(dir: &Path, daemon_pid: Option<u32>) -> Error {
+    match daemon_pid {
+        Some(pid) => Error::runtime(format!(
+            "the home {} is gone (deleted) while Guardian pid {pid} still serves it, and its state and findings went with it; stop that daemon with `kill {pid}` and start again",
+            dir.display()
+        )),
+        None => Error::usage(format!(
+            "there is no Guardian home at {}; `guardian start` creates it, or pass --home DIR (or set GUARDIAN_HOME) to the home you use",
+            dir.display()
+        )),
+    }
+}
+
 /// Where a home's files are (`<P>_TRAFFIC_GUARDIAN_LOG_DIR` moves the logs), without creating
 /// or checking anything: for commands that only read.
 pub fn locate(dir: PathBuf, platform: Platform, env: Env<'_>) -> Home {
@@ -120,6 +159,21 @@ pub fn locate(dir: PathBuf, platform: Platform, env: Env<'_>) -> Home {
         .and_then(|n| env(&n))
         .map_or_else(|| dir.clone(), PathBuf::from);
     Home { dir, log_dir }
+}
+
+/// Opens an existing HOME_DIR for a command that only reads (`status`, `threats`, `stop`):
+/// never creates anything. `None` when nothing is at `dir` (the caller says why: [`missing`]);
+/// an unsafe home (symlink, other owner, writable by others) is an error like for the daemon.
+pub fn open_existing(dir: PathBuf, platform: Platform, env: Env<'_>) -> Result<Option<Home>> {
+    if is_missing(&dir) {
+        return Ok(None);
+    }
+    let home = locate(dir, platform, env);
+    check_private_dir(&home.dir)?;
+    if home.log_dir != home.dir && !is_missing(&home.log_dir) {
+        check_private_dir(&home.log_dir)?;
+    }
+    Ok(Some(home))
 }
 
 /// Opens HOME_DIR (created 0700 if needed, checked) with its log directory.

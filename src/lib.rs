@@ -3,10 +3,12 @@
 //! traits in `proxy/`, so the async runtime is one module's concern.
 #![forbid(unsafe_code)]
 
+pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod diag;
 pub mod error;
 pub mod home;
 pub mod loopback;

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     match guardian::cli::run(command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("guardian: {e}");
+            guardian::diag::stderr_line(format_args!("guardian: {e}"));
             ExitCode::from(e.exit_code)
         }
     }

@@ -77,7 +77,7 @@ impl Service {
             .name("proxy".into())
             .spawn(move || runtime::block_on(crate::proxy::accept_loop(listener, loop_shared)))
             .map(|_| ())
-            .unwrap_or_else(|e| eprintln!("guardian: cannot start the proxy thread: {e}"));
+            .unwrap_or_else(|e| crate::diag!("guardian: cannot start the proxy thread: {e}"));
         (shared, addr)
     }
 }

@@ -69,7 +69,7 @@ impl Bench {
         let progress = std::io::stderr().is_terminal() && !self.json;
         let say = |s: &str| {
             if progress {
-                eprint!("{s:<72}\r");
+                crate::diag::stderr_text(format_args!("{s:<72}\r"));
             }
         };
         let (streams, workload): (Vec<(Direction, Vec<u8>)>, Option<Workload>) = match &self.input {

@@ -160,14 +160,14 @@ impl Ca {
                         "no CA yet; create it with `guardian ca init`",
                     ));
                 }
-                eprintln!("Trusting this CA system-wide lets anyone holding {} intercept TLS for every program of every user of this machine.", files.key().display());
-                eprintln!("Guardian does not need it: `guardian run --https-inspection` trusts the CA for one process only.");
+                crate::diag!("Trusting this CA system-wide lets anyone holding {} intercept TLS for every program of every user of this machine.", files.key().display());
+                crate::diag!("Guardian does not need it: `guardian run --https-inspection` trusts the CA for one process only.");
                 if !a.i_understand {
-                    eprint!("Type yes to see the instructions: ");
+                    crate::diag::stderr_text(format_args!("Type yes to see the instructions: "));
                     let mut line = String::new();
                     let _ = std::io::stdin().lock().read_line(&mut line);
                     if line.trim() != "yes" {
-                        eprintln!("guardian: not confirmed; nothing was shown or changed");
+                        crate::diag!("guardian: not confirmed; nothing was shown or changed");
                         return Ok(1);
                     }
                 }

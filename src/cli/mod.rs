@@ -93,9 +93,9 @@ pub fn from_env() -> Command {
         Err(early) => {
             let usage_error = early.status.is_err();
             if usage_error {
-                eprintln!("{}\nRun {name} --help for more information.", early.output);
+                crate::diag!("{}\nRun {name} --help for more information.", early.output);
             } else {
-                println!("{}", early.output);
+                say!("{}", early.output);
             }
             std::process::exit(if usage_error { 2 } else { 0 });
         }
@@ -163,6 +163,22 @@ impl Context {
 }
 
 impl Context {
+    /// Opens an existing HOME_DIR without creating it (`status`, `threats`, `stop`); a missing
+    /// home is an error that names a daemon still serving it.
+    pub fn open_existing_home(&self) -> Result<home::Home> {
+        home::open_existing(
+            self.home_dir.clone(),
+            self.config.platform,
+            &config::process_env,
+        )?
+        .ok_or_else(|| {
+            home::missing(
+                &self.home_dir,
+                crate::daemon::process::find_daemon_of(&self.home_dir),
+            )
+        })
+    }
+
     /// Creates (0700) and checks HOME_DIR.
     pub fn open_home(&self) -> Result<home::Home> {
         home::open(
@@ -171,16 +187,6 @@ impl Context {
             &config::process_env,
         )
     }
-}
-
-/// Blocks until SIGTERM or SIGINT; returns its name.
-pub fn wait_for_termination() -> Result<&'static str> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| {
-        crate::error::Error::runtime(format!("cannot install signal handlers: {e}"))
-    })?;
-    let sig = signals.forever().next().unwrap_or(SIGTERM);
-    Ok(if sig == SIGINT { "SIGINT" } else { "SIGTERM" })
 }
 
 #[cfg(test)]

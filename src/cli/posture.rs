@@ -33,7 +33,7 @@ impl PostureCmd {
         let status = daemon::status(&home);
         // A running daemon's configuration is the one that counts.
         let path = posture::output_path(&home.dir, ctx.config.platform, &process_env)?;
-        let mut fragment = Posture::compute(&ctx.config, status.name(), &home);
+        let mut fragment = Posture::compute(&ctx.config, status.monitor_status(), &home);
         if let Status::Running(s) = &status {
             fragment.config_sha256 = s.config_sha256.clone();
             fragment.https_inspection = s.https_inspection;
@@ -46,7 +46,7 @@ impl PostureCmd {
             serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or(fragment)
         };
         say!("{}", serde_json::to_string(&shown).unwrap_or_default());
-        eprintln!(
+        crate::diag!(
             "guardian: {} {}",
             if wrote { "wrote" } else { "unchanged:" },
             path.display()

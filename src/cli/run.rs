@@ -129,7 +129,7 @@ impl Run {
         shared.findings.close();
         let written = shared.findings.written();
         if written > 0 {
-            eprintln!(
+            crate::diag!(
                 "guardian: {written} finding(s) written to {}",
                 home.findings().display()
             );

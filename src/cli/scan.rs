@@ -65,7 +65,7 @@ impl Scan {
             let data = match read_input(name) {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("guardian: cannot read {name}: {e}");
+                    crate::diag!("guardian: cannot read {name}: {e}");
                     failed = true;
                     continue;
                 }
@@ -73,7 +73,7 @@ impl Scan {
             let dir = direction.unwrap_or_else(|| sniff_direction(&data));
             let run = run_stream(&registry, dir, &data, ctx.config.max_scan_bytes);
             if let Some((offset, reason)) = &run.error {
-                eprintln!("guardian: {name}: not valid HTTP/1.1 at byte {offset}: {reason}; findings before it are shown");
+                crate::diag!("guardian: {name}: not valid HTTP/1.1 at byte {offset}: {reason}; findings before it are shown");
             }
             let now = SystemTime::now();
             let now_ms = unix_millis(now);

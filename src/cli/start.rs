@@ -1,6 +1,7 @@
 //! `guardian start`: `serve` in the background; waits until it accepts connections.
 
 use std::net::TcpStream;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,7 +37,7 @@ fn print_state(state: &daemon::state::State, already: bool, opts: &Options, home
     if state.https_inspection {
         match super::run::trust_env(home) {
             Ok(trust) => vars.extend(trust),
-            Err(e) => eprintln!("guardian: {}", e.message),
+            Err(e) => crate::diag!("guardian: {}", e.message),
         }
     }
     say!("Use it for one process at a time, for example:");
@@ -65,7 +66,7 @@ impl Start {
                 return Ok(0);
             }
             Status::Stale(reason) => {
-                eprintln!("guardian: cleaning a stale state ({reason})");
+                crate::diag!("guardian: cleaning a stale state ({reason})");
                 daemon::clean_stale(&home);
             }
             Status::Stopped => {}
@@ -78,7 +79,12 @@ impl Start {
             cmd.arg("--config").arg(c);
         }
         let err_path = home.dir.join("start.err");
-        let err_file = std::fs::File::create(&err_path)
+        let err_file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&err_path)
             .map_err(|e| Error::runtime(format!("cannot create {}: {e}", err_path.display())))?;
         // A process group of its own: the terminal's Ctrl-C does not reach the daemon.
         let mut child = cmd

@@ -1,5 +1,6 @@
 //! `guardian status`: running / stopped / stale (a stale state is cleaned), address, pid,
-//! uptime, counters.
+//! uptime, counters (live over the control socket, else as `state.json` last recorded them).
+//! It never creates a home: a missing one is an error that names a daemon still serving it.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -8,7 +9,7 @@ use argh::FromArgs;
 use serde_json::json;
 
 use super::Context;
-use crate::daemon::{self, Status};
+use crate::daemon::{self, control, Status};
 use crate::error::Result;
 
 /// Show whether the background proxy of this home is running, and its counters.
@@ -29,7 +30,7 @@ pub struct StatusCmd {
 impl StatusCmd {
     pub fn run(self) -> Result<u8> {
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
-        let home = ctx.open_home()?;
+        let home = ctx.open_existing_home()?;
         let status = daemon::status(&home);
         if let Status::Stale(_) = &status {
             daemon::clean_stale(&home);
@@ -40,12 +41,16 @@ impl StatusCmd {
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .map(|d| d.as_secs())
         };
+        let (counters, source) = match &status {
+            Status::Running(s) => control::counters(&home, &s.counters),
+            _ => (serde_json::Value::Null, ""),
+        };
         if self.json {
             let value = match &status {
                 Status::Running(s) => {
                     json!({"status": "running", "pid": s.pid, "listen": s.listen, "started_at": s.started_at,
                     "uptime_seconds": uptime(&s.started_at), "config_sha256": s.config_sha256, "https_inspection": s.https_inspection,
-                    "ca_fingerprint_sha256": s.ca_fingerprint_sha256, "counters": s.counters})
+                    "ca_fingerprint_sha256": s.ca_fingerprint_sha256, "counters": counters, "counters_source": source})
                 }
                 Status::Stale(reason) => {
                     json!({"status": "stale", "reason": reason, "cleaned": true})
@@ -71,7 +76,8 @@ impl StatusCmd {
                 if let Some(fp) = &s.ca_fingerprint_sha256 {
                     say!("CA sha256 fingerprint: {fp}");
                 }
-                if let Some(obj) = s.counters.as_object() {
+                say!("counters ({source}):");
+                if let Some(obj) = counters.as_object() {
                     for (k, v) in obj {
                         say!("  {k:<20} {v}");
                     }

@@ -11,7 +11,7 @@ use super::Context;
 use crate::config::process_env;
 use crate::daemon::{self, process, Status};
 use crate::error::Result;
-use crate::report::posture::{self, Posture};
+use crate::report::posture::{self, MonitorStatus, Posture};
 
 /// Grace period between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -31,7 +31,7 @@ pub struct Stop {
 impl Stop {
     pub fn run(self) -> Result<u8> {
         let ctx = Context::load(self.home.as_deref(), self.config.as_deref())?;
-        let home = ctx.open_home()?;
+        let home = ctx.open_existing_home()?;
         match daemon::status(&home) {
             Status::Stopped => say!("guardian is not running"),
             Status::Stale(reason) => {
@@ -58,8 +58,10 @@ impl Stop {
             }
         }
         if let Ok(path) = posture::output_path(&home.dir, ctx.config.platform, &process_env) {
-            let _ =
-                posture::write_if_changed(&path, &Posture::compute(&ctx.config, "stopped", &home));
+            let _ = posture::write_if_changed(
+                &path,
+                &Posture::compute(&ctx.config, MonitorStatus::Stopped, &home),
+            );
         }
         Ok(0)
     }

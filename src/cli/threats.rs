@@ -58,12 +58,7 @@ impl Threats {
                 })?),
             },
         };
-        let path = crate::home::locate(
-            ctx.home_dir.clone(),
-            ctx.config.platform,
-            &crate::config::process_env,
-        )
-        .findings();
+        let path = ctx.open_existing_home()?.findings();
         if self.summary {
             let mut summary = table::Summary::default();
             read::for_each_since(&path, filter.since, |f| {

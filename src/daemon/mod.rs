@@ -1,7 +1,9 @@
 //! The daemon's lifecycle: who is running (state file + process identity), the single-daemon
 //! lock, and what `status` reports.
 
+pub mod control;
 pub mod process;
+pub mod serve;
 pub mod state;
 
 use std::fs::File;
@@ -9,6 +11,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::home::Home;
+use crate::report::posture::MonitorStatus;
 use state::{Read, State};
 
 /// What `status` sees.
@@ -30,6 +33,15 @@ impl Status {
             Status::Running(_) => "running",
             Status::Stopped => "stopped",
             Status::Stale(_) => "stale",
+        }
+    }
+
+    /// The posture fragment's `monitor_status`.
+    pub fn monitor_status(&self) -> MonitorStatus {
+        match self {
+            Status::Running(_) => MonitorStatus::Running,
+            Status::Stopped => MonitorStatus::Stopped,
+            Status::Stale(_) => MonitorStatus::Stale,
         }
     }
 }

@@ -52,3 +52,23 @@ pub fn signal(pid: u32, sig: rustix::process::Signal) -> bool {
         None => false,
     }
 }
+
+/// A Guardian daemon (`serve` or `host`) started with `--home <home>`, other than this process:
+/// for a home that was deleted under it (no state file names it any more).
+pub fn find_daemon_of(home: &Path) -> Option<u32> {
+    let me = std::process::id();
+    let home = home.to_string_lossy();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .find(|&pid| {
+            cmdline(pid).is_some_and(|args| {
+                args.iter().skip(1).any(|a| a == "serve" || a == "host")
+                    && args
+                        .windows(2)
+                        .any(|w| w[0] == "--home" && w[1] == home.as_ref())
+            })
+        })
+}

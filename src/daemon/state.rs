@@ -1,8 +1,6 @@
 //! `state.json` (SPEC §2): what a running daemon is, written atomically; read defensively (a
 //! corrupt or truncated file is stale, never trusted).
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -32,39 +30,7 @@ pub struct State {
     pub counters: Value,
 }
 
-/// Writes a JSON document atomically (temp file 0600 in the same directory, then rename);
-/// refuses to replace a symlink.
-pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "{} is a symlink; refusing to write through it",
-                path.display()
-            ),
-        ));
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&tmp)?;
-    let mut bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
-    bytes.push(b'\n');
-    file.write_all(&bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
+pub use crate::atomic::write_json_atomic;
 
 /// What reading `state.json` found.
 #[derive(Debug)]

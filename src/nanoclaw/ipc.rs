@@ -185,11 +185,14 @@ impl IpcService {
         for k in ["type", "requestId", "groupFolder", "timestamp"] {
             args.remove(k);
         }
-        if let Err(e) = tasks::check_args(kind, &args) {
-            self.reject(group, path, Some(&id), group_dir, &e);
-            return;
-        }
-        let result = tasks::answer(kind, &args, &self.home, &self.config);
+        let task = match tasks::Task::parse(kind, &args) {
+            Ok(task) => task,
+            Err(e) => {
+                self.reject(group, path, Some(&id), group_dir, &e);
+                return;
+            }
+        };
+        let result = task.answer(&self.home, &self.config);
         self.write_result(
             group_dir,
             &id,
@@ -229,9 +232,9 @@ impl IpcService {
         let dir = group_dir.join("clawsec_results");
         let _ = std::fs::create_dir_all(&dir);
         let text = tasks::redact_secrets(&self.shared.registry, &value.to_string());
-        let tmp = dir.join(format!(".{id}.json.tmp"));
-        let ok = std::fs::write(&tmp, text.as_bytes())
-            .and_then(|_| std::fs::rename(&tmp, dir.join(format!("{id}.json"))));
+        // 0644: the container reads it, possibly as another uid.
+        let ok =
+            crate::atomic::write_atomic(&dir.join(format!("{id}.json")), text.as_bytes(), 0o644);
         if let Err(e) = ok {
             self.shared
                 .log

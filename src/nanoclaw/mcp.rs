@@ -152,7 +152,8 @@ impl McpServer {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return tool_error(id, "arguments must be an object"),
         };
-        if let Err(e) = tasks::check_args(name, &args) {
+        // Validated here for a prompt error; the host parses it again from the file.
+        if let Err(e) = tasks::Task::parse(name, &args) {
             return tool_error(id, &e);
         }
         match self.ask_host(name, args) {
@@ -186,10 +187,9 @@ impl McpServer {
         let tasks_dir = self.ipc_dir.join("clawsec_traffic");
         std::fs::create_dir_all(&tasks_dir)
             .map_err(|e| format!("cannot create {}: {e}", tasks_dir.display()))?;
-        let tmp = tasks_dir.join(format!("{request_id}.json.tmp"));
         let path = tasks_dir.join(format!("{request_id}.json"));
-        std::fs::write(&tmp, Value::Object(task).to_string())
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        // 0644: the host service reads it, possibly as another uid.
+        crate::atomic::write_atomic(&path, Value::Object(task).to_string().as_bytes(), 0o644)
             .map_err(|e| format!("cannot write the task: {e}"))?;
         let result_path = self
             .ipc_dir

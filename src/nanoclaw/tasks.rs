@@ -22,6 +22,9 @@ pub const TYPES: &[&str] = &[
 /// Largest `limit` of a findings task.
 pub const MAX_LIMIT: u64 = 500;
 
+/// `limit` of a findings task that gives none.
+pub const DEFAULT_LIMIT: usize = 50;
+
 /// Whether a request id is acceptable (it names a file: no path characters).
 pub fn valid_request_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
@@ -30,72 +33,109 @@ pub fn valid_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Validates the arguments of a task type (the task's own fields excluded); `Err` is a message
-/// for the caller.
-pub fn check_args(kind: &str, args: &Map<String, Value>) -> Result<(), String> {
-    let allowed: &[&str] = match kind {
-        "clawsec_traffic_findings" => &["since", "limit", "pattern", "severity"],
-        "clawsec_traffic_status" | "clawsec_traffic_check_config" => &[],
-        other => {
-            return Err(format!(
-                "unknown task type {other:?}; expected one of {}",
-                TYPES.join(", ")
-            ))
-        }
-    };
-    if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(format!("{kind}: unknown argument {k:?}"));
-    }
-    if let Some(v) = args.get("since") {
-        let s = v
-            .as_str()
-            .ok_or("since must be a string like \"1h\" or an RFC 3339 time")?;
-        read::parse_since(s, SystemTime::now()).map_err(|e| e.message)?;
-    }
-    if let Some(v) = args.get("limit") {
-        v.as_u64()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or(format!(
-                "limit must be a whole number from 1 to {MAX_LIMIT}"
-            ))?;
-    }
-    if let Some(v) = args.get("pattern") {
-        v.as_str()
-            .filter(|p| !p.is_empty() && p.len() <= 64)
-            .ok_or("pattern must be a pattern id")?;
-    }
-    if let Some(v) = args.get("severity") {
-        v.as_str()
-            .and_then(Severity::parse)
-            .ok_or("severity must be low, medium, high or critical")?;
-    }
-    Ok(())
+/// A task, parsed and validated once: what the host answers and what MCP sends.
+#[derive(Debug)]
+pub enum Task {
+    /// `clawsec_traffic_status`.
+    Status,
+    /// `clawsec_traffic_findings` with its query.
+    Findings {
+        /// Which findings.
+        filter: read::Filter,
+        /// At most this many, newest kept.
+        limit: usize,
+    },
+    /// `clawsec_traffic_check_config`.
+    CheckConfig,
 }
 
-/// Answers a (validated) task.
-pub fn answer(kind: &str, args: &Map<String, Value>, home: &Home, config: &Config) -> Value {
-    match kind {
-        "clawsec_traffic_status" => match daemon::status(home) {
-            Status::Running(s) => {
-                json!({"status": "running", "listen": s.listen, "pid": s.pid, "started_at": s.started_at,
-                "https_inspection": s.https_inspection, "ca_fingerprint_sha256": s.ca_fingerprint_sha256,
-                "config_sha256": s.config_sha256, "counters": s.counters})
+impl Task {
+    /// Parses a task type and its arguments (the task's own fields excluded); `Err` is a
+    /// message for the caller.
+    pub fn parse(kind: &str, args: &Map<String, Value>) -> Result<Task, String> {
+        let allowed: &[&str] = match kind {
+            "clawsec_traffic_findings" => &["since", "limit", "pattern", "severity"],
+            "clawsec_traffic_status" | "clawsec_traffic_check_config" => &[],
+            other => {
+                return Err(format!(
+                    "unknown task type {other:?}; expected one of {}",
+                    TYPES.join(", ")
+                ))
             }
-            other => json!({"status": other.name()}),
-        },
-        "clawsec_traffic_findings" => findings(args, &home.findings()),
-        _ => json!({"config": config.to_json(), "config_sha256": config.sha256()}),
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!("{kind}: unknown argument {k:?}"));
+        }
+        match kind {
+            "clawsec_traffic_status" => return Ok(Task::Status),
+            "clawsec_traffic_check_config" => return Ok(Task::CheckConfig),
+            _ => {}
+        }
+        let since = match args.get("since") {
+            None => None,
+            Some(v) => {
+                let s = v
+                    .as_str()
+                    .ok_or("since must be a string like \"1h\" or an RFC 3339 time")?;
+                Some(read::parse_since(s, SystemTime::now()).map_err(|e| e.message)?)
+            }
+        };
+        let limit = match args.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                ))? as usize,
+        };
+        let pattern = match args.get("pattern") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .filter(|p| !p.is_empty() && p.len() <= 64)
+                    .ok_or("pattern must be a pattern id")?
+                    .to_string(),
+            ),
+        };
+        let min_severity = match args.get("severity") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .and_then(Severity::parse)
+                    .ok_or("severity must be low, medium, high or critical")?,
+            ),
+        };
+        Ok(Task::Findings {
+            filter: read::Filter {
+                since,
+                pattern,
+                min_severity,
+            },
+            limit,
+        })
+    }
+
+    /// Answers the task.
+    pub fn answer(&self, home: &Home, config: &Config) -> Value {
+        match self {
+            Task::Status => match daemon::status(home) {
+                Status::Running(s) => {
+                    json!({"status": "running", "listen": s.listen, "pid": s.pid, "started_at": s.started_at,
+                    "https_inspection": s.https_inspection, "ca_fingerprint_sha256": s.ca_fingerprint_sha256,
+                    "config_sha256": s.config_sha256, "counters": daemon::control::counters(home, &s.counters).0})
+                }
+                other => json!({"status": other.name()}),
+            },
+            Task::Findings { filter, limit } => findings(filter, *limit, &home.findings()),
+            Task::CheckConfig => {
+                json!({"config": config.to_json(), "config_sha256": config.sha256()})
+            }
+        }
     }
 }
 
-fn findings(args: &Map<String, Value>, path: &Path) -> Value {
-    let text = |k: &str| args.get(k).and_then(Value::as_str);
-    let filter = read::Filter {
-        since: text("since").and_then(|s| read::parse_since(s, SystemTime::now()).ok()),
-        pattern: text("pattern").map(str::to_string),
-        min_severity: text("severity").and_then(Severity::parse),
-    };
-    let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50) as usize;
+fn findings(filter: &read::Filter, limit: usize, path: &Path) -> Value {
     let mut kept = std::collections::VecDeque::new();
     let mut matched = 0usize;
     read::for_each(path, |f| {

@@ -1,14 +1,13 @@
 //! The findings log (SPEC §2, §4): dedup, then one JSON line per `write(2)` on a file opened with
 //! `O_APPEND` (0600), from a dedicated writer thread behind a bounded queue, so a slow or full
-//! disk never stalls traffic. Nothing is lost silently: a full queue or a failed write is counted
-//! (`findings_lost`) and logged.
+//! disk never stalls traffic. A line is written whole or not at all, the file follows its path
+//! (rotation, deletion, SIGHUP: [`crate::report::append`]), and nothing is lost silently: a full
+//! queue or a failed write is counted (`findings_lost`) and logged (once per failing streak, so
+//! a full disk does not flood the log it shares).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
@@ -19,30 +18,91 @@ use guardian_parser::scan::Platform;
 
 use crate::error::{Error, Result};
 use crate::proxy::counters::{add, Counters};
+use crate::report::append::{Appended, PathFile};
 use crate::report::log::Log;
+
+pub use crate::report::append::open_append;
 
 /// Findings waiting for the writer thread at most.
 pub const QUEUE: usize = 4096;
+
+/// What the writer thread is asked to do.
+#[derive(Debug)]
+enum Job {
+    /// Append this line.
+    Line(Vec<u8>),
+    /// Reopen the path now (SIGHUP).
+    Reopen,
+}
 
 /// Where findings go.
 #[derive(Debug)]
 pub struct FindingSink {
     platform: Platform,
     dedup: Mutex<Dedup>,
-    queue: Mutex<Option<SyncSender<Vec<u8>>>>,
+    queue: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    reopen: Arc<AtomicBool>,
     counters: Arc<Counters>,
     log: Arc<Log>,
     path: PathBuf,
 }
 
-/// Opens `findings.jsonl` for appending, creating it 0600.
-pub fn open_append(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
+/// The writer thread: appends lines, counts each as written or lost, reopens when asked.
+fn write_loop(
+    mut file: PathFile,
+    rx: Receiver<Job>,
+    reopen: &AtomicBool,
+    counters: &Counters,
+    log: &Log,
+) {
+    let mut failing = 0u64;
+    for job in rx {
+        let line = match job {
+            Job::Line(line) => line,
+            Job::Reopen => {
+                if reopen.swap(false, Ordering::AcqRel) {
+                    match file.reopen() {
+                        Ok(()) => log.line(&format!(
+                            "findings: reopened {} (SIGHUP)",
+                            file.path().display()
+                        )),
+                        Err(e) => log.line(&format!(
+                            "findings: cannot reopen {}: {e}",
+                            file.path().display()
+                        )),
+                    }
+                }
+                continue;
+            }
+        };
+        let out = file.append(&line, reopen.swap(false, Ordering::AcqRel));
+        if let Some(why) = out.reopened {
+            log.line(&format!("findings: {}: {why}", file.path().display()));
+        }
+        match out.appended {
+            Appended::Whole => {
+                add(&counters.findings, 1);
+                if failing > 0 {
+                    log.line(&format!(
+                        "findings: writing to {} again after {failing} lost finding(s)",
+                        file.path().display()
+                    ));
+                    failing = 0;
+                }
+            }
+            Appended::Lost(why) | Appended::Fragment(_, why) => {
+                add(&counters.findings_lost, 1);
+                failing += 1;
+                if failing == 1 {
+                    log.line(&format!(
+                        "findings: a finding was lost, {} cannot be written: {why}; counting losses in findings_lost until it can",
+                        file.path().display()
+                    ));
+                }
+            }
+        }
+    }
 }
 
 impl FindingSink {
@@ -54,41 +114,22 @@ impl FindingSink {
         counters: Arc<Counters>,
         log: Arc<Log>,
     ) -> Result<Self> {
-        let mut file = open_append(path)
+        let file = PathFile::open(path)
             .map_err(|e| Error::runtime(format!("cannot open {}: {e}", path.display())))?;
-        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
-        let (thread_counters, thread_log, thread_path) =
-            (counters.clone(), log.clone(), path.to_path_buf());
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
+        let reopen = Arc::new(AtomicBool::new(false));
+        let (thread_counters, thread_log, thread_reopen) =
+            (counters.clone(), log.clone(), reopen.clone());
         let writer = std::thread::Builder::new()
             .name("findings-writer".into())
-            .spawn(move || {
-                for line in rx {
-                    match file.write(&line) {
-                        Ok(n) if n == line.len() => add(&thread_counters.findings, 1),
-                        Ok(n) => {
-                            add(&thread_counters.findings_lost, 1);
-                            thread_log.line(&format!(
-                                "findings: short write to {} ({n} of {} bytes)",
-                                thread_path.display(),
-                                line.len()
-                            ));
-                        }
-                        Err(e) => {
-                            add(&thread_counters.findings_lost, 1);
-                            thread_log.line(&format!(
-                                "findings: cannot write to {}: {e}",
-                                thread_path.display()
-                            ));
-                        }
-                    }
-                }
-            })
+            .spawn(move || write_loop(file, rx, &thread_reopen, &thread_counters, &thread_log))
             .map_err(|e| Error::runtime(format!("cannot start the findings writer: {e}")))?;
         Ok(FindingSink {
             platform,
             dedup: Mutex::new(Dedup::new(dedup_window_ms, DEFAULT_CAPACITY)),
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
+            reopen,
             counters,
             log,
             path: path.to_path_buf(),
@@ -114,7 +155,7 @@ impl FindingSink {
         };
         line.push(b'\n');
         let queue = self.queue.lock().ok().and_then(|q| q.clone());
-        match queue.map(|q| q.try_send(line)) {
+        match queue.map(|q| q.try_send(Job::Line(line))) {
             Some(Ok(())) => {}
             Some(Err(TrySendError::Full(_))) | Some(Err(TrySendError::Disconnected(_))) | None => {
                 add(&self.counters.findings_lost, 1);
@@ -124,6 +165,16 @@ impl FindingSink {
                     self.path.display()
                 ));
             }
+        }
+    }
+
+    /// Reopens the findings file before the next line (SIGHUP): the writer closes it and opens
+    /// the path again, creating it.
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::Release);
+        if let Some(q) = self.queue.lock().ok().and_then(|q| q.clone()) {
+            // A full queue has a line coming, which sees the flag.
+            let _ = q.try_send(Job::Reopen);
         }
     }
 

@@ -1,5 +1,6 @@
 //! Output: the findings log, diagnostics, the findings table.
 
+pub mod append;
 pub mod findings;
 pub mod log;
 pub mod posture;

@@ -10,14 +10,26 @@ use guardian_parser::scan::Platform;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_json_atomic;
 use crate::config::{env_name, hex, Config, Env};
-use crate::daemon::state::write_json_atomic;
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::tls::ca::CaFiles;
 
 /// Schema version of the fragment.
 pub const SCHEMA: &str = "clawsec-traffic-posture/v1";
+
+/// `monitor_status` (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorStatus {
+    /// A verified daemon of this home runs.
+    Running,
+    /// No daemon.
+    Stopped,
+    /// A state file that does not describe a live daemon.
+    Stale,
+}
 
 /// Exactly the fields of SPEC §7.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +40,7 @@ pub struct Posture {
     /// Platform.
     pub platform: Platform,
     /// `running`, `stopped` or `stale`.
-    pub monitor_status: String,
+    pub monitor_status: MonitorStatus,
     /// Always `detect`.
     pub mode: String,
     /// Whether TLS is intercepted.
@@ -46,11 +58,11 @@ pub struct Posture {
 impl Posture {
     /// The fragment for this configuration, monitor status and home (its findings log, and its
     /// CA when inspecting).
-    pub fn compute(config: &Config, monitor_status: &str, home: &Home) -> Self {
+    pub fn compute(config: &Config, monitor_status: MonitorStatus, home: &Home) -> Self {
         Posture {
             schema_version: SCHEMA.to_string(),
             platform: config.platform,
-            monitor_status: monitor_status.to_string(),
+            monitor_status,
             mode: "detect".to_string(),
             https_inspection: config.https_inspection,
             ca_fingerprint_sha256: config

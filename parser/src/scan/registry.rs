@@ -232,7 +232,13 @@ fn compile(spec: &RuleSpec) -> Result<Rule, RuleError> {
         .unicode(false)
         .size_limit(4 << 20)
         .build()
-        .map_err(|e| RuleError(format!("pattern {:?}: invalid regex: {e}", spec.id)))?;
+        .map_err(|e| {
+            RuleError(format!(
+                "pattern {:?}: invalid regex: {}",
+                spec.id,
+                one_line(&e)
+            ))
+        })?;
     if regex.is_match(b"") {
         return Err(RuleError(format!(
             "pattern {:?}: regex matches the empty string",
@@ -259,12 +265,31 @@ pub fn max_match_len(regex: &str) -> Result<usize, String> {
         .utf8(false)
         .build()
         .parse(regex)
-        .map_err(|e| format!("invalid regex: {e}"))?;
+        .map_err(|e| syntax_error(regex, &e))?;
     match hir.properties().maximum_len() {
         Some(n) if n <= MAX_MATCH_LEN => Ok(n),
         Some(n) => Err(format!("regex can match {n} bytes; the limit is {MAX_MATCH_LEN} (bound every repetition)")),
         None => Err(format!("regex has no bounded match length; the limit is {MAX_MATCH_LEN} (use {{m,n}}, not * or +)")),
     }
+}
+
+/// A regex syntax error as one sentence on one line (the library's message spans several, with
+/// a caret under the pattern).
+fn syntax_error(regex: &str, e: &regex_syntax::Error) -> String {
+    let (kind, at) = match e {
+        regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span().start.offset),
+        regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span().start.offset),
+        other => return format!("invalid regex {regex:?}: {}", one_line(other)),
+    };
+    format!("invalid regex {regex:?}: {kind} at byte {at}")
+}
+
+/// Any message folded onto one line.
+fn one_line(e: &impl fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn validate_extra(spec: &RuleSpec, builtins: &[RuleSpec]) -> Result<(), RuleError> {
