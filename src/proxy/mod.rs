@@ -31,10 +31,6 @@ pub type BoxWrite = Box<dyn futures_lite::AsyncWrite + Send + Sync + Unpin>;
 
 /// Bytes read per socket read.
 pub const READ_BUF: usize = 64 * 1024;
-/// Idle timeout (SPEC §8).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Header read timeout (SPEC §8, slowloris).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests announced to one upstream link before the client side waits.
 pub const MAX_PIPELINE: usize = 64;
 

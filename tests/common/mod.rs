@@ -2,6 +2,8 @@
 //! async-h1 (an HTTP implementation independent of Guardian's), curl and raw-socket clients.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
