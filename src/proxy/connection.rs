@@ -325,7 +325,7 @@ impl RequestSide {
         let mut announced = false;
         for attempt in 0..2 {
             if self.link.is_none() && self.client.protocol == Protocol::Https {
-                match crate::tls::intercept::connect_origin(&self.shared, &host, port).await {
+                match super::intercept::connect_origin(&self.shared, &host, port).await {
                     Ok((r, w, socket)) => self.open_link(&host, port, r, w, socket),
                     Err(reason) => {
                         add(&self.shared.counters.tls_upstream_failures, 1);
@@ -556,7 +556,7 @@ impl RequestSide {
                 self.client.writer.clone(),
                 self.client.source.clone(),
             );
-            return Box::pin(crate::tls::intercept::intercept(
+            return Box::pin(super::intercept::intercept(
                 shared, reader, writer, &source, host, port, leftover,
             ))
             .await;

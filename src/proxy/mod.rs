@@ -1,10 +1,12 @@
-//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links and
+//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links, HTTPS
+//! interception glue (`intercept`: TLS towards the client and the origin, built from `tls`) and
 //! tunnels. Bytes only move in `connection`, `response` and `tunnel`; the async runtime is
 //! confined to `runtime`.
 
 pub mod connection;
 pub mod counters;
 pub mod head;
+pub mod intercept;
 pub mod response;
 pub mod runtime;
 pub mod tunnel;

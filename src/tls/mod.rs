@@ -3,7 +3,6 @@
 
 pub mod bundle;
 pub mod ca;
-pub mod intercept;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
