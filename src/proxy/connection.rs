@@ -12,11 +12,11 @@ use guardian_parser::framing::{Event, Head, RequestKind, Section};
 use guardian_parser::inspect::{Inspector, Stats};
 use guardian_parser::scan::Direction;
 
-use super::counters::add;
 use super::response::{Expected, Pump, PumpEnd};
 use super::runtime::{self, JoinHandle, Mutex};
 use super::upstream::{self, authority, split_authority};
 use super::{head, tunnel, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// How a client connection reaches Guardian.
 pub struct Client {

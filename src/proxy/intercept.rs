@@ -11,7 +11,7 @@ use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use guardian_parser::finding::Protocol;
 use rustls_pki_types::ServerName;
 
-use crate::proxy::counters::add;
+use crate::counters::add;
 use crate::proxy::runtime::{self, Mutex};
 use crate::proxy::{connection, BoxRead, BoxWrite, Shared};
 

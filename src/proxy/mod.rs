@@ -4,13 +4,15 @@
 //! confined to `runtime`.
 
 pub mod connection;
-pub mod counters;
 pub mod head;
 pub mod intercept;
 pub mod response;
 pub mod runtime;
 pub mod tunnel;
 pub mod upstream;
+
+/// The counters moved to [`crate::counters`]; this path stays for existing callers.
+pub use crate::counters;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,9 +23,9 @@ use guardian_parser::inspect::Stats;
 use guardian_parser::scan::Registry;
 
 use crate::config::Config;
+use crate::counters::{add, dec, Counters};
 use crate::report::findings::FindingSink;
 use crate::report::log::Log;
-use counters::{add, dec, Counters};
 use runtime::{Mutex, TcpListener};
 
 /// A boxed reader half of a connection.

@@ -12,9 +12,9 @@ use guardian_parser::framing::{Event, RequestKind, Section};
 use guardian_parser::inspect::Inspector;
 use guardian_parser::scan::Direction;
 
-use super::counters::add;
 use super::runtime::{self, Mutex};
 use super::{head, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// What the client side announced: a request was forwarded and needs this response.
 #[derive(Clone, Debug)]

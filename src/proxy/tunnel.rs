@@ -7,10 +7,10 @@ use std::sync::Arc;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 use super::connection::write_flush;
-use super::counters::add;
 use super::runtime::{self, Mutex};
 use super::upstream;
 use super::{head, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// Opens a tunnel for a CONNECT request and relays it.
 pub async fn open(

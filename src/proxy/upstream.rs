@@ -24,12 +24,12 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     /// Counts this failure: a timeout, or an upstream error.
-    pub fn count(&self, counters: &super::counters::Counters) {
+    pub fn count(&self, counters: &crate::counters::Counters) {
         let counter = match self {
             UpstreamError::Timeout(..) => &counters.timeouts,
             _ => &counters.upstream_errors,
         };
-        super::counters::add(counter, 1);
+        crate::counters::add(counter, 1);
     }
 
     /// The status to answer with and its reason phrase.
