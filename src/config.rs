@@ -32,7 +32,36 @@ const KEYS: &[&str] = &[
     "resolve",
     "trusted_credential_hosts",
     "patterns",
+    "timeouts",
 ];
+
+/// Smallest and largest value of every `timeouts` entry.
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(10), Duration::from_secs(24 * 3600));
+
+/// Proxy timeouts (SPEC §8), the `timeouts` key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting upstream (`timeouts.connect`).
+    pub connect: Duration,
+    /// Receiving a complete request head once it started (`timeouts.header`, slowloris).
+    pub header: Duration,
+    /// A connection with nothing outstanding (`timeouts.idle`).
+    pub idle: Duration,
+    /// Waiting for response bytes while a request is outstanding (`timeouts.response`).
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            header: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+            response: Duration::from_secs(600),
+        }
+    }
+}
 
 /// An extra pattern as configured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +107,8 @@ pub struct Config {
     pub disable: Vec<String>,
     /// Extra patterns.
     pub extra: Vec<ExtraPattern>,
+    /// Proxy timeouts.
+    pub timeouts: Timeouts,
 }
 
 impl Default for Config {
@@ -95,6 +126,7 @@ impl Default for Config {
             trusted_credential_hosts: BTreeMap::new(),
             disable: Vec::new(),
             extra: Vec::new(),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -388,6 +420,9 @@ pub fn from_json(obj: &Map<String, Value>) -> Result<Config> {
             c.trusted_credential_hosts.insert(id.clone(), hosts);
         }
     }
+    if let Some(v) = obj.get("timeouts") {
+        c.timeouts = parse_timeouts(v)?;
+    }
     if let Some(v) = obj.get("patterns") {
         parse_patterns(v, &mut c)?;
     }
@@ -405,6 +440,42 @@ pub fn from_json(obj: &Map<String, Value>) -> Result<Config> {
         }
     }
     Ok(c)
+}
+
+fn parse_timeouts(v: &Value) -> Result<Timeouts> {
+    const FIELDS: &[&str] = &["connect", "header", "idle", "response"];
+    let obj = v.as_object().ok_or_else(|| {
+        bad(
+            "timeouts",
+            "must be an object {\"connect\", \"header\", \"idle\", \"response\"}",
+        )
+    })?;
+    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(bad(
+            "timeouts",
+            format!("unknown key \"{unknown}\"; allowed: {}", FIELDS.join(", ")),
+        ));
+    }
+    let mut t = Timeouts::default();
+    for (name, slot) in [
+        ("connect", &mut t.connect),
+        ("header", &mut t.header),
+        ("idle", &mut t.idle),
+        ("response", &mut t.response),
+    ] {
+        let Some(v) = obj.get(name) else { continue };
+        let key = format!("timeouts.{name}");
+        let s = v
+            .as_str()
+            .ok_or_else(|| bad(&key, "must be a string like \"30s\""))?;
+        let d = humantime::parse_duration(s)
+            .map_err(|e| bad(&key, format!("{s:?} is not a duration like \"30s\" ({e})")))?;
+        if !(TIMEOUT_RANGE.0..=TIMEOUT_RANGE.1).contains(&d) {
+            return Err(bad(&key, format!("{s:?} must be between 10ms and 24h")));
+        }
+        *slot = d;
+    }
+    Ok(t)
 }
 
 fn parse_patterns(v: &Value, c: &mut Config) -> Result<()> {
@@ -615,6 +686,12 @@ impl Config {
             "upstream_ca_file": self.upstream_ca_file.as_ref().map(|p| p.display().to_string()),
             "resolve": self.resolve.iter().map(|(k, v)| (k.clone(), json!(v.to_string()))).collect::<Map<_, _>>(),
             "trusted_credential_hosts": self.trusted_credential_hosts,
+            "timeouts": {
+                "connect": humantime::format_duration(self.timeouts.connect).to_string(),
+                "header": humantime::format_duration(self.timeouts.header).to_string(),
+                "idle": humantime::format_duration(self.timeouts.idle).to_string(),
+                "response": humantime::format_duration(self.timeouts.response).to_string(),
+            },
             "patterns": {
                 "disable": self.disable,
                 "extra": self.extra.iter().map(|e| json!({

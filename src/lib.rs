@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod counters;
 pub mod daemon;
 pub mod diag;
 pub mod error;

@@ -344,3 +344,35 @@ fn scan_reads_standard_input_with_a_dash() {
         "usage errors exit 2"
     );
 }
+
+#[test]
+fn timeouts_are_bounded_configuration_in_the_digest() {
+    let digest = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let default = digest(&check_config(r#"{}"#, &[]));
+    assert_eq!(
+        default["config"]["timeouts"],
+        serde_json::json!({"connect": "10s", "header": "30s", "idle": "1m", "response": "10m"})
+    );
+    let set = digest(&check_config(r#"{"timeouts":{"header":"250ms"}}"#, &[]));
+    assert_eq!(set["config"]["timeouts"]["header"], "250ms");
+    assert_eq!(set["config"]["timeouts"]["idle"], "1m");
+    assert_ne!(default["config_sha256"], set["config_sha256"]);
+    for (config, expected) in [
+        (r#"{"timeouts":{"header":"5ms"}}"#, "\"timeouts.header\""),
+        (r#"{"timeouts":{"idle":"25h"}}"#, "\"timeouts.idle\""),
+        (
+            r#"{"timeouts":{"response":"soon"}}"#,
+            "\"timeouts.response\"",
+        ),
+        (r#"{"timeouts":{"connect":10}}"#, "\"timeouts.connect\""),
+        (r#"{"timeouts":{"read":"1s"}}"#, "unknown key \"read\""),
+        (r#"{"timeouts":"1s"}"#, "\"timeouts\""),
+    ] {
+        let out = check_config(config, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{config}: {stderr}");
+        assert!(stderr.contains(expected), "{config}: {stderr}");
+    }
+}

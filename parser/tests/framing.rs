@@ -206,6 +206,10 @@ fn ambiguous_framing_is_an_error() {
         (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc", InvalidChunkSize),
         (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", InvalidChunkTerminator),
         (b"GARBAGE\r\n\r\n", MalformedHead("invalid token in start line")),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\n", ConnectionNamesFraming),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n", ConnectionNamesFraming),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: HOST\r\n\r\n", ConnectionNamesFraming),
+        (b"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", TransferEncodingInHttp10),
     ];
     for (input, expected) in cases {
         assert_eq!(
@@ -221,6 +225,20 @@ fn ambiguous_framing_is_an_error() {
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
         ),
         TransferEncodingWithContentLength
+    );
+    assert_eq!(
+        error_of(
+            Role::Response,
+            b"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n"
+        ),
+        ConnectionNamesFraming
+    );
+    assert_eq!(
+        error_of(
+            Role::Response,
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        TransferEncodingInHttp10
     );
 }
 

@@ -12,11 +12,11 @@ use guardian_parser::framing::{Event, Head, RequestKind, Section};
 use guardian_parser::inspect::{Inspector, Stats};
 use guardian_parser::scan::Direction;
 
-use super::counters::add;
 use super::response::{Expected, Pump, PumpEnd};
 use super::runtime::{self, JoinHandle, Mutex};
 use super::upstream::{self, authority, split_authority};
-use super::{head, tunnel, BoxRead, BoxWrite, Shared, HEADER_TIMEOUT, IDLE_TIMEOUT, READ_BUF};
+use super::{head, tunnel, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// How a client connection reaches Guardian.
 pub struct Client {
@@ -103,6 +103,8 @@ struct RequestSide {
     parked: Vec<Link>,
     stop: (runtime::Sender<()>, runtime::Receiver<()>),
     forward: bool,
+    /// A forwarded request's body is still arriving (its head went upstream, its end did not).
+    mid_body: bool,
     head_started: Option<Instant>,
     connect: Option<(String, u16)>,
     upgrade_pending: bool,
@@ -128,6 +130,7 @@ impl RequestSide {
             parked: Vec::new(),
             stop: runtime::bounded(1),
             forward: false,
+            mid_body: false,
             head_started: None,
             connect: None,
             upgrade_pending: false,
@@ -149,10 +152,13 @@ impl RequestSide {
                 Err(ReadEnd::Stopped) => break Flow::Close,
                 Err(ReadEnd::Timeout) => {
                     add(&self.shared.counters.timeouts, 1);
-                    let what = if self.head_started.is_some() {
-                        "header read timeout (30 s)"
-                    } else {
-                        "idle timeout (60 s)"
+                    let t = &self.shared.config.timeouts;
+                    let what = match self.head_started {
+                        Some(_) => format!(
+                            "header read timeout ({})",
+                            humantime::format_duration(t.header)
+                        ),
+                        None => format!("idle timeout ({})", humantime::format_duration(t.idle)),
                     };
                     self.shared
                         .log
@@ -190,8 +196,13 @@ impl RequestSide {
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadEnd> {
         let limit = match self.head_started {
-            Some(t) => HEADER_TIMEOUT.saturating_sub(t.elapsed()),
-            None => IDLE_TIMEOUT,
+            Some(t) => self
+                .shared
+                .config
+                .timeouts
+                .header
+                .saturating_sub(t.elapsed()),
+            None => self.shared.config.timeouts.idle,
         };
         let stop = self.stop.1.clone();
         let read = async { Some(runtime::timeout(limit, self.client.reader.read(buf)).await) };
@@ -234,6 +245,7 @@ impl RequestSide {
                     }
                 }
                 Some(Event::End) => {
+                    self.mid_body = false;
                     if let Some((host, port)) = self.connect.take() {
                         return Flow::Connect(host, port, at);
                     }
@@ -255,6 +267,15 @@ impl RequestSide {
                     self.shared
                         .log
                         .line(&format!("client {}: bad request: {e}", self.client.source));
+                    if std::mem::take(&mut self.mid_body) {
+                        // The broken request was partly forwarded: nothing the link could
+                        // still say answers it, so drop the link now (earlier requests were
+                        // answered before this one was sent) and answer 400 at once.
+                        self.forward = false;
+                        if let Some(link) = self.link.take() {
+                            link.abandon().await;
+                        }
+                    }
                     self.respond(400, "Bad Request", &format!("bad request: {e}"))
                         .await;
                     return Flow::Close;
@@ -284,7 +305,7 @@ impl RequestSide {
                 }
             };
         }
-        let Some((host, port, target)) = self.route(h) else {
+        let Some((host, port, target, named)) = self.route(h) else {
             let text = "Guardian is a forward proxy: send absolute-form requests (http://host/path), and CONNECT for https";
             self.respond(400, "Bad Request", text).await;
             return Err(Flow::Close);
@@ -301,10 +322,11 @@ impl RequestSide {
             client_close: !h.keep_alive(),
             upgrade: h.header("upgrade").is_some() && h.has_token("connection", "upgrade"),
         };
+        let mut announced = false;
         for attempt in 0..2 {
             if self.link.is_none() && self.client.protocol == Protocol::Https {
-                match crate::tls::intercept::connect_origin(&self.shared, &host, port).await {
-                    Ok((r, w)) => self.open_link(&host, port, r, w),
+                match super::intercept::connect_origin(&self.shared, &host, port).await {
+                    Ok((r, w, socket)) => self.open_link(&host, port, r, w, socket),
                     Err(reason) => {
                         add(&self.shared.counters.tls_upstream_failures, 1);
                         self.shared.log.line(&reason);
@@ -318,7 +340,8 @@ impl RequestSide {
             if self.link.is_none() {
                 match upstream::connect(&self.shared, &host, port).await {
                     Ok(stream) => {
-                        self.open_link(&host, port, Box::new(stream.clone()), Box::new(stream))
+                        let r = Box::new(stream.clone());
+                        self.open_link(&host, port, r, Box::new(stream.clone()), stream)
                     }
                     Err(e) => {
                         e.count(&self.shared.counters);
@@ -334,22 +357,41 @@ impl RequestSide {
             let Some(link) = &mut self.link else { break };
             if link.wait_idle().await && link.expect.send(expected.clone()).await.is_ok() {
                 link.in_flight += 1;
+                announced = true;
                 break;
             }
             // The pump ended (upstream closed while idle): reconnect once.
-            if attempt == 0 {
-                self.retire_link().await;
+            self.retire_link().await;
+            if attempt == 1 {
+                break;
             }
         }
-        let bytes = head::request(h, &target, &authority(&host, port));
+        if !announced {
+            // Nobody would answer: the link died again right after the reconnect.
+            add(&self.shared.counters.upstream_errors, 1);
+            let text = format!(
+                "upstream {} closed the connection before the request could be sent",
+                authority(&host, port)
+            );
+            self.shared.log.line(&text);
+            self.respond(502, "Bad Gateway", &text).await;
+            self.forward = false;
+            self.finish_after = true;
+            return Ok(());
+        }
+        let bytes = head::request(h, &target, named.as_deref(), &authority(&host, port));
         self.forward = true;
+        self.mid_body = true;
         self.finish_after |= expected.client_close;
         self.upgrade_pending = expected.upgrade;
         add(&self.shared.counters.requests, 1);
         if let Some(link) = &mut self.link {
-            if runtime::timeout(IDLE_TIMEOUT, link.writer.write_all(&bytes))
-                .await
-                .is_err()
+            if runtime::timeout(
+                self.shared.config.timeouts.idle,
+                write_flush(&mut link.writer, &bytes),
+            )
+            .await
+            .is_err()
             {
                 // The pump answers the announced request with a 502.
                 self.forward = false;
@@ -359,10 +401,11 @@ impl RequestSide {
         Ok(())
     }
 
-    /// Where a request goes: (host, port, request-target to send).
-    fn route(&self, h: &Head) -> Option<(String, u16, Vec<u8>)> {
+    /// Where a request goes: (host, port, request-target to send, the absolute-form target's
+    /// authority for `Host`).
+    fn route(&self, h: &Head) -> Option<(String, u16, Vec<u8>, Option<String>)> {
         if let Some((host, port)) = &self.client.origin {
-            return Some((host.clone(), *port, h.target().to_vec()));
+            return Some((host.clone(), *port, h.target().to_vec(), None));
         }
         let target = h.target();
         let rest = target
@@ -373,7 +416,9 @@ impl RequestSide {
             .iter()
             .position(|b| matches!(b, b'/' | b'?' | b'#'))
             .unwrap_or(rest.len());
-        let (host, port) = split_authority(std::str::from_utf8(&rest[..end]).ok()?, 80)?;
+        let named = std::str::from_utf8(&rest[..end]).ok()?;
+        let (host, port) = split_authority(named, 80)?;
+        let named = named.rsplit('@').next().unwrap_or(named).to_string();
         let path = match &rest[end..] {
             [] => b"/".to_vec(),
             [b'?', ..] => [b"/".as_slice(), &rest[end..]].concat(),
@@ -385,16 +430,24 @@ impl RequestSide {
         } else {
             path
         };
-        Some((host, port, sent))
+        Some((host, port, sent, Some(named)))
     }
 
-    fn open_link(&mut self, host: &str, port: u16, upstream: BoxRead, writer: BoxWrite) {
+    fn open_link(
+        &mut self,
+        host: &str,
+        port: u16,
+        upstream: BoxRead,
+        writer: BoxWrite,
+        socket: runtime::TcpStream,
+    ) {
         let (expect_tx, expect_rx) = runtime::bounded(crate::proxy::MAX_PIPELINE);
         let (upgraded_tx, upgraded_rx) = runtime::bounded(1);
         let (done_tx, done_rx) = runtime::bounded(crate::proxy::MAX_PIPELINE);
         let pump = Pump {
             shared: self.shared.clone(),
             upstream,
+            socket,
             client: self.client.writer.clone(),
             expect: expect_rx,
             upgraded: upgraded_tx,
@@ -454,9 +507,12 @@ impl RequestSide {
             return;
         }
         if let Some(link) = &mut self.link {
-            if runtime::timeout(IDLE_TIMEOUT, link.writer.write_all(bytes))
-                .await
-                .is_err()
+            if runtime::timeout(
+                self.shared.config.timeouts.idle,
+                write_flush(&mut link.writer, bytes),
+            )
+            .await
+            .is_err()
             {
                 self.forward = false;
                 self.finish_after = true;
@@ -469,7 +525,11 @@ impl RequestSide {
         self.retire_link().await;
         let bytes = head::synthetic(status, reason, text);
         let mut w = self.client.writer.lock().await;
-        let _ = runtime::timeout(IDLE_TIMEOUT, w.write_all(&bytes)).await;
+        let _ = runtime::timeout(
+            self.shared.config.timeouts.idle,
+            write_flush(&mut *w, &bytes),
+        )
+        .await;
         add(&self.shared.counters.bytes_to_clients, bytes.len() as u64);
     }
 
@@ -496,7 +556,7 @@ impl RequestSide {
                 self.client.writer.clone(),
                 self.client.source.clone(),
             );
-            return Box::pin(crate::tls::intercept::intercept(
+            return Box::pin(super::intercept::intercept(
                 shared, reader, writer, &source, host, port, leftover,
             ))
             .await;
@@ -519,7 +579,7 @@ impl RequestSide {
         };
         let reader =
             std::mem::replace(&mut self.client.reader, Box::new(futures_lite::io::empty()));
-        if link.writer.write_all(&leftover).await.is_ok() {
+        if write_flush(&mut link.writer, &leftover).await.is_ok() {
             tunnel::copy_until_idle(&self.shared, reader, &mut link.writer).await;
         }
         let _ = link.writer.close().await;
@@ -531,4 +591,14 @@ enum ReadEnd {
     Stopped,
     Timeout,
     Failed,
+}
+
+/// Writes `bytes` and flushes them: every write ends a piece of a message, and a TLS writer
+/// would otherwise keep the tail of it until its next write.
+pub async fn write_flush<W>(w: &mut W, bytes: &[u8]) -> std::io::Result<()>
+where
+    W: futures_lite::AsyncWrite + Unpin + ?Sized,
+{
+    w.write_all(bytes).await?;
+    w.flush().await
 }

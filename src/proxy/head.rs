@@ -17,9 +17,13 @@ fn is_upgrade(head: &Head) -> bool {
     head.header("upgrade").is_some() && head.has_token("connection", "upgrade")
 }
 
+/// Fields that frame the message or route it: never removed, even when `Connection` names them
+/// (the framer rejects such a message before it gets here; this is the second lock).
+const NEVER_DROPPED: &[&[u8]] = &[b"content-length", b"transfer-encoding", b"host"];
+
 /// Header lines of `head` to forward: hop-by-hop fields and fields named in `Connection` go,
-/// except `Upgrade` on an upgrade request or `101` response.
-fn copy_fields(head: &Head, out: &mut Vec<u8>) {
+/// except `Upgrade` on an upgrade request or `101` response; fields named in `skip` go too.
+fn copy_fields(head: &Head, skip: &[&[u8]], out: &mut Vec<u8>) {
     let upgrade = is_upgrade(head);
     let named: Vec<Vec<u8>> = head
         .header_values("connection")
@@ -29,7 +33,11 @@ fn copy_fields(head: &Head, out: &mut Vec<u8>) {
         .collect();
     for ((name, _), range) in head.headers().zip(head.header_line_ranges()) {
         let lower = name.to_ascii_lowercase();
-        let hop = HOP_BY_HOP.contains(&lower.as_slice()) || named.contains(&lower);
+        if skip.contains(&lower.as_slice()) {
+            continue;
+        }
+        let hop = HOP_BY_HOP.contains(&lower.as_slice())
+            || (named.contains(&lower) && !NEVER_DROPPED.contains(&lower.as_slice()));
         if hop && !(upgrade && lower == b"upgrade") {
             continue;
         }
@@ -41,8 +49,11 @@ fn copy_fields(head: &Head, out: &mut Vec<u8>) {
     }
 }
 
-/// The request head to send upstream, with `target` as its request target.
-pub fn request(head: &Head, target: &[u8], host: &str) -> Vec<u8> {
+/// The request head to send upstream, with `target` as its request target. `authority` is the
+/// absolute-form target's authority, which replaces every `Host` field (RFC 9112 §3.2.2);
+/// without one (origin-form inside an intercepted tunnel) the client's `Host` is kept, and
+/// `fallback` is sent when it has none.
+pub fn request(head: &Head, target: &[u8], authority: Option<&str>, fallback: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.raw().len() + 16);
     out.extend_from_slice(head.method());
     out.push(b' ');
@@ -52,10 +63,18 @@ pub fn request(head: &Head, target: &[u8], host: &str) -> Vec<u8> {
     } else {
         b" HTTP/1.1\r\n"
     });
-    if head.header("host").is_none() {
-        out.extend_from_slice(format!("Host: {host}\r\n").as_bytes());
+    match authority {
+        Some(a) => {
+            out.extend_from_slice(format!("Host: {a}\r\n").as_bytes());
+            copy_fields(head, &[b"host"], &mut out);
+        }
+        None => {
+            if head.header("host").is_none() {
+                out.extend_from_slice(format!("Host: {fallback}\r\n").as_bytes());
+            }
+            copy_fields(head, &[], &mut out);
+        }
     }
-    copy_fields(head, &mut out);
     out.extend_from_slice(b"\r\n");
     out
 }
@@ -72,7 +91,7 @@ pub fn response(head: &Head, close: bool) -> Vec<u8> {
     out.extend_from_slice(format!("{status} ").as_bytes());
     out.extend_from_slice(head.reason());
     out.extend_from_slice(b"\r\n");
-    copy_fields(head, &mut out);
+    copy_fields(head, &[], &mut out);
     if close {
         out.extend_from_slice(b"Connection: close\r\n");
     }

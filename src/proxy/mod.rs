@@ -1,14 +1,18 @@
-//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links and
+//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links, HTTPS
+//! interception glue (`intercept`: TLS towards the client and the origin, built from `tls`) and
 //! tunnels. Bytes only move in `connection`, `response` and `tunnel`; the async runtime is
 //! confined to `runtime`.
 
 pub mod connection;
-pub mod counters;
 pub mod head;
+pub mod intercept;
 pub mod response;
 pub mod runtime;
 pub mod tunnel;
 pub mod upstream;
+
+/// The counters moved to [`crate::counters`]; this path stays for existing callers.
+pub use crate::counters;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,9 +23,9 @@ use guardian_parser::inspect::Stats;
 use guardian_parser::scan::Registry;
 
 use crate::config::Config;
+use crate::counters::{add, dec, Counters};
 use crate::report::findings::FindingSink;
 use crate::report::log::Log;
-use counters::{add, dec, Counters};
 use runtime::{Mutex, TcpListener};
 
 /// A boxed reader half of a connection.
@@ -31,10 +35,6 @@ pub type BoxWrite = Box<dyn futures_lite::AsyncWrite + Send + Sync + Unpin>;
 
 /// Bytes read per socket read.
 pub const READ_BUF: usize = 64 * 1024;
-/// Idle timeout (SPEC §8).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Header read timeout (SPEC §8, slowloris).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests announced to one upstream link before the client side waits.
 pub const MAX_PIPELINE: usize = 64;
 

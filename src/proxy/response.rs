@@ -6,15 +6,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncReadExt;
 use guardian_parser::finding::Protocol;
 use guardian_parser::framing::{Event, RequestKind, Section};
 use guardian_parser::inspect::Inspector;
 use guardian_parser::scan::Direction;
 
-use super::counters::add;
 use super::runtime::{self, Mutex};
-use super::{head, BoxRead, BoxWrite, Shared, IDLE_TIMEOUT, READ_BUF};
+use super::{head, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// What the client side announced: a request was forwarded and needs this response.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub enum PumpEnd {
 pub struct Pump {
     pub shared: Arc<Shared>,
     pub upstream: BoxRead,
+    /// The TCP socket under `upstream` (and the link's writer), to close the link from here.
+    pub socket: runtime::TcpStream,
     pub client: Arc<Mutex<BoxWrite>>,
     pub expect: runtime::Receiver<Expected>,
     pub upgraded: runtime::Sender<bool>,
@@ -94,7 +96,13 @@ impl Pump {
             } else if idle {
                 return PumpEnd::Drained;
             } else {
-                Wake::Read(runtime::timeout(IDLE_TIMEOUT, self.upstream.read(&mut buf)).await)
+                Wake::Read(
+                    runtime::timeout(
+                        self.shared.config.timeouts.response,
+                        self.upstream.read(&mut buf),
+                    )
+                    .await,
+                )
             };
             let n = match wake {
                 Wake::Expected(Some(e)) => {
@@ -121,7 +129,10 @@ impl Pump {
                         "upstream {}: {}",
                         self.dest,
                         if timed_out {
-                            "idle timeout".to_string()
+                            format!(
+                                "response timeout ({})",
+                                humantime::format_duration(self.shared.config.timeouts.response)
+                            )
                         } else {
                             e.to_string()
                         }
@@ -142,6 +153,9 @@ impl Pump {
                     return PumpEnd::Close;
                 }
             };
+            if n > 0 && !started && !solicited(&self.expect, &mut inspector, &mut queue) {
+                return self.unsolicited();
+            }
             if n == 0 {
                 let finished = inspector.finish(registry);
                 self.record(&mut inspector);
@@ -185,6 +199,19 @@ impl Pump {
                         let interim = (100..200).contains(&status) && status != 101;
                         let upgrade_asked = queue.front().is_some_and(|e| e.upgrade);
                         let client_close = queue.front().is_some_and(|e| e.client_close);
+                        if status == 101 && !upgrade_asked {
+                            // A switch nobody asked for would turn the rest of the stream into
+                            // an unscanned tunnel.
+                            add(&self.shared.counters.upstream_errors, 1);
+                            let text = format!(
+                                "upstream {} switched protocols without being asked to",
+                                self.dest
+                            );
+                            self.shared.log.line(&text);
+                            self.write(&head::synthetic(502, "Bad Gateway", &text))
+                                .await;
+                            return PumpEnd::Close;
+                        }
                         if upgrade_asked && status != 101 && !interim {
                             // The origin declined the upgrade: the client side goes on with HTTP.
                             let _ = self.upgraded.try_send(false);
@@ -210,6 +237,9 @@ impl Pump {
                         if close_after && !inspector.framer_mut().is_tunnel() {
                             return PumpEnd::Close;
                         }
+                        if at < n && !solicited(&self.expect, &mut inspector, &mut queue) {
+                            return self.unsolicited();
+                        }
                     }
                     Some(Event::Error(e)) => {
                         add(&self.shared.counters.framing_errors, 1);
@@ -230,12 +260,27 @@ impl Pump {
         }
     }
 
-    /// Writes to the client; `false` when the client is gone.
+    /// Bytes from a link with no request outstanding: they never reach the client, and the
+    /// link is closed (the client connection goes on with a new link).
+    fn unsolicited(&self) -> PumpEnd {
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+        add(&self.shared.counters.upstream_errors, 1);
+        self.shared.log.line(&format!(
+            "upstream {} sent bytes no request asked for; closing that link",
+            self.dest
+        ));
+        PumpEnd::UpstreamClosed
+    }
+
+    /// Writes to the client and flushes; `false` when the client is gone.
     async fn write(&self, bytes: &[u8]) -> bool {
         let mut client = self.client.lock().await;
-        let ok = runtime::timeout(IDLE_TIMEOUT, client.write_all(bytes))
-            .await
-            .is_ok();
+        let ok = runtime::timeout(
+            self.shared.config.timeouts.idle,
+            super::connection::write_flush(&mut *client, bytes),
+        )
+        .await
+        .is_ok();
         if ok {
             add(&self.shared.counters.bytes_to_clients, bytes.len() as u64);
         }
@@ -249,4 +294,18 @@ impl Pump {
                 .record(d, self.protocol, &self.source, SystemTime::now());
         }
     }
+}
+
+/// Whether bytes arriving now answer a request: one is announced (taking announcements the
+/// client side made meanwhile), or the stream is a tunnel after an honoured `101`.
+fn solicited(
+    expect: &runtime::Receiver<Expected>,
+    inspector: &mut Inspector,
+    queue: &mut VecDeque<Expected>,
+) -> bool {
+    while let Ok(e) = expect.try_recv() {
+        inspector.framer_mut().expect_response(e.kind);
+        queue.push_back(e);
+    }
+    !queue.is_empty() || inspector.framer_mut().is_tunnel()
 }

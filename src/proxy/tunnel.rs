@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
-use super::counters::add;
+use super::connection::write_flush;
 use super::runtime::{self, Mutex};
 use super::upstream;
-use super::{head, BoxRead, BoxWrite, Shared, IDLE_TIMEOUT, READ_BUF};
+use super::{head, BoxRead, BoxWrite, Shared, READ_BUF};
+use crate::counters::add;
 
 /// Opens a tunnel for a CONNECT request and relays it.
 pub async fn open(
@@ -34,6 +35,7 @@ pub async fn open(
             let _ = w
                 .write_all(&head::synthetic(status, reason, &e.to_string()))
                 .await;
+            let _ = w.flush().await;
             let _ = w.close().await;
             return;
         }
@@ -45,9 +47,10 @@ pub async fn open(
     let mut client_w = client_writer.lock().await;
     let mut upstream_w: BoxWrite = Box::new(stream.clone());
     let established = b"HTTP/1.1 200 Connection established\r\n\r\n";
-    if client_w.write_all(established).await.is_err()
-        || client_w.write_all(&from_parent).await.is_err()
-        || upstream_w.write_all(&leftover).await.is_err()
+    let mut hello = established.to_vec();
+    hello.extend_from_slice(&from_parent);
+    if write_flush(&mut *client_w, &hello).await.is_err()
+        || write_flush(&mut upstream_w, &leftover).await.is_err()
     {
         return;
     }
@@ -62,13 +65,14 @@ pub async fn copy_until_idle<W>(shared: &Shared, mut from: BoxRead, to: &mut W)
 where
     W: futures_lite::AsyncWrite + Unpin + ?Sized,
 {
+    let idle = shared.config.timeouts.idle;
     let mut buf = vec![0u8; READ_BUF];
     loop {
-        let n = match runtime::timeout(IDLE_TIMEOUT, from.read(&mut buf)).await {
+        let n = match runtime::timeout(idle, from.read(&mut buf)).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if runtime::timeout(IDLE_TIMEOUT, to.write_all(&buf[..n]))
+        if runtime::timeout(idle, write_flush(to, &buf[..n]))
             .await
             .is_err()
         {

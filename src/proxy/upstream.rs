@@ -11,14 +11,11 @@ use guardian_parser::framing::{Event, Framer, RequestKind, Role};
 use super::runtime::{self, TcpStream};
 use super::Shared;
 
-/// Connect timeout (SPEC §8).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Why an upstream could not be used.
 #[derive(Debug)]
 pub enum UpstreamError {
     /// No connection within the connect timeout (504).
-    Timeout(String),
+    Timeout(String, Duration),
     /// Connection refused, unreachable, DNS failure… (502).
     Failed(String, io::Error),
     /// The parent proxy answered CONNECT with this status (502).
@@ -27,18 +24,18 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     /// Counts this failure: a timeout, or an upstream error.
-    pub fn count(&self, counters: &super::counters::Counters) {
+    pub fn count(&self, counters: &crate::counters::Counters) {
         let counter = match self {
-            UpstreamError::Timeout(_) => &counters.timeouts,
+            UpstreamError::Timeout(..) => &counters.timeouts,
             _ => &counters.upstream_errors,
         };
-        super::counters::add(counter, 1);
+        crate::counters::add(counter, 1);
     }
 
     /// The status to answer with and its reason phrase.
     pub fn status(&self) -> (u16, &'static str) {
         match self {
-            UpstreamError::Timeout(_) => (504, "Gateway Timeout"),
+            UpstreamError::Timeout(..) => (504, "Gateway Timeout"),
             _ => (502, "Bad Gateway"),
         }
     }
@@ -47,8 +44,12 @@ impl UpstreamError {
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UpstreamError::Timeout(who) => {
-                write!(f, "upstream {who} did not accept a connection within 10 s")
+            UpstreamError::Timeout(who, limit) => {
+                let limit = humantime::format_duration(*limit);
+                write!(
+                    f,
+                    "upstream {who} did not accept a connection within {limit}"
+                )
             }
             UpstreamError::Failed(who, e) => write!(f, "cannot connect to upstream {who}: {e}"),
             UpstreamError::ParentRefused(who, status) => {
@@ -118,12 +119,13 @@ async fn dial(
     label: &str,
 ) -> Result<TcpStream, UpstreamError> {
     let key = authority(host, port);
+    let limit = shared.config.timeouts.connect;
     let result = match shared.config.resolve.get(&key) {
-        Some(addr) => runtime::connect_addr(*addr, CONNECT_TIMEOUT).await,
-        None => runtime::connect(host, port, CONNECT_TIMEOUT).await,
+        Some(addr) => runtime::connect_addr(*addr, limit).await,
+        None => runtime::connect(host, port, limit).await,
     };
     result.map_err(|e| match e.kind() {
-        io::ErrorKind::TimedOut => UpstreamError::Timeout(label.to_string()),
+        io::ErrorKind::TimedOut => UpstreamError::Timeout(label.to_string(), limit),
         _ => UpstreamError::Failed(label.to_string(), e),
     })
 }
@@ -147,7 +149,7 @@ pub async fn tunnel(
     framer.expect_response(RequestKind::Connect);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = runtime::timeout(CONNECT_TIMEOUT, stream.read(&mut buf))
+        let n = runtime::timeout(shared.config.timeouts.connect, stream.read(&mut buf))
             .await
             .map_err(fail)?;
         if n == 0 {

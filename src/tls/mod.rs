@@ -3,7 +3,6 @@
 
 pub mod bundle;
 pub mod ca;
-pub mod intercept;
 pub mod trust;
 
 use std::collections::HashMap;

@@ -22,6 +22,11 @@ pub enum FramingError {
     InvalidTransferEncoding,
     /// More than one `Host` header field in a request.
     DuplicateHost,
+    /// `Connection` names `Content-Length`, `Transfer-Encoding` or `Host`: a hop that drops the
+    /// fields it names would forward the body unframed (request smuggling).
+    ConnectionNamesFraming,
+    /// An HTTP/1.0 message with `Transfer-Encoding` (RFC 9112 §6.1: the framing is faulty).
+    TransferEncodingInHttp10,
     /// A chunk-size line is malformed (not hex, overflow, bad extension, missing CRLF).
     InvalidChunkSize,
     /// A chunk-size line is longer than [`MAX_CHUNK_LINE_BYTES`](super::MAX_CHUNK_LINE_BYTES).
@@ -48,6 +53,10 @@ impl FramingError {
             }
             Self::InvalidTransferEncoding => "Transfer-Encoding must end in a single chunked",
             Self::DuplicateHost => "more than one Host header field",
+            Self::ConnectionNamesFraming => {
+                "Connection names Content-Length, Transfer-Encoding or Host"
+            }
+            Self::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 message",
             Self::InvalidChunkSize => "invalid chunk size line",
             Self::ChunkLineTooLong => "chunk size line too long",
             Self::InvalidChunkTerminator => "chunk data not followed by CRLF",

@@ -222,8 +222,19 @@ impl Head {
         if role == Role::Request && self.header_values("host").nth(1).is_some() {
             return Err(FramingError::DuplicateHost);
         }
+        let nominated = self.header_values("connection").flat_map(tokens).any(|t| {
+            [&b"content-length"[..], b"transfer-encoding", b"host"]
+                .iter()
+                .any(|f| t.eq_ignore_ascii_case(f))
+        });
+        if nominated {
+            return Err(FramingError::ConnectionNamesFraming);
+        }
         let content_length = self.content_length()?;
         let has_te = self.header_values("transfer-encoding").next().is_some();
+        if has_te && self.minor_version == 0 {
+            return Err(FramingError::TransferEncodingInHttp10);
+        }
         if has_te && content_length.is_some() {
             return Err(FramingError::TransferEncodingWithContentLength);
         }

@@ -11,9 +11,9 @@ use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use guardian_parser::finding::Protocol;
 use rustls_pki_types::ServerName;
 
-use crate::proxy::counters::add;
+use crate::counters::add;
 use crate::proxy::runtime::{self, Mutex};
-use crate::proxy::{connection, BoxRead, BoxWrite, Shared, HEADER_TIMEOUT};
+use crate::proxy::{connection, BoxRead, BoxWrite, Shared};
 
 /// The client's halves joined again (bytes already read first), for the TLS acceptor.
 struct Joined {
@@ -93,7 +93,7 @@ pub async fn intercept(
         writer,
     };
     let accept = futures_rustls::TlsAcceptor::from(config).accept(joined);
-    let stream = match runtime::timeout(HEADER_TIMEOUT, accept).await {
+    let stream = match runtime::timeout(shared.config.timeouts.header, accept).await {
         Ok(s) => s,
         Err(e) => {
             // Typically a client that does not trust the Guardian CA, or pins certificates.
@@ -114,12 +114,13 @@ pub async fn intercept(
     connection::serve(shared, client).await;
 }
 
-/// A verified TLS connection to the origin (through the parent proxy if one is configured).
+/// A verified TLS connection to the origin (through the parent proxy if one is configured),
+/// and the TCP socket under it (to shut the link down from either half).
 pub async fn connect_origin(
     shared: &Shared,
     host: &str,
     port: u16,
-) -> Result<(BoxRead, BoxWrite), String> {
+) -> Result<(BoxRead, BoxWrite, runtime::TcpStream), String> {
     let Some(tls) = &shared.tls else {
         return Err("HTTPS inspection is off".into());
     };
@@ -131,13 +132,11 @@ pub async fn connect_origin(
     }
     let name = ServerName::try_from(host.to_string())
         .map_err(|e| format!("{host} is not a valid TLS server name: {e}"))?;
+    let socket = tcp.clone();
     let connector = futures_rustls::TlsConnector::from(tls.client.clone());
-    let stream = runtime::timeout(
-        crate::proxy::upstream::CONNECT_TIMEOUT,
-        connector.connect(name, tcp),
-    )
-    .await
-    .map_err(|e| format!("TLS to upstream {host}:{port} failed: {e}"))?;
+    let stream = runtime::timeout(shared.config.timeouts.connect, connector.connect(name, tcp))
+        .await
+        .map_err(|e| format!("TLS to upstream {host}:{port} failed: {e}"))?;
     let (r, w) = futures_lite::io::split(stream);
-    Ok((Box::new(r), Box::new(w)))
+    Ok((Box::new(r), Box::new(w), socket))
 }
