@@ -53,8 +53,9 @@ impl SseParser {
                 input = rest;
             }
         }
-        while let Some(end) = memchr::memchr2(b'\r', b'\n', input) {
-            if self.line.is_empty() && !self.long_data && !self.skip_line {
+        while let Some(end) = line_end(input) {
+            let whole = self.line.is_empty() && !self.long_data && !self.skip_line;
+            if whole && end <= MAX_EVENT_BYTES {
                 self.line_done(&input[..end], on_event);
             } else {
                 self.append_line(&input[..end], on_event);
@@ -141,7 +142,11 @@ impl SseParser {
         if line[0] == b':' {
             return;
         }
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value) = match find_short(line, |b| b == b':').or_else(|| {
+            (line.len() > SHORT)
+                .then(|| memchr::memchr(b':', &line[SHORT..]).map(|i| i + SHORT))
+                .flatten()
+        }) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
@@ -170,6 +175,22 @@ impl SseParser {
             _ => {}
         }
     }
+}
+
+/// Lines of tiny events are short: a plain loop finds their end before memchr's setup would.
+const SHORT: usize = 24;
+
+fn find_short(s: &[u8], is: impl Fn(u8) -> bool) -> Option<usize> {
+    s.iter().take(SHORT).position(|&b| is(b))
+}
+
+/// The first CR or LF.
+fn line_end(s: &[u8]) -> Option<usize> {
+    find_short(s, |b| b == b'\r' || b == b'\n').or_else(|| {
+        (s.len() > SHORT)
+            .then(|| memchr::memchr2(b'\r', b'\n', &s[SHORT..]).map(|i| i + SHORT))
+            .flatten()
+    })
 }
 
 #[cfg(test)]
@@ -222,6 +243,11 @@ mod tests {
         for piece in [&b"data: "[..], &big, b"\n\ndata: ok\n\n"] {
             parser.push(piece, &mut |_, d| got.push(d.to_vec()));
         }
+        // The same long line within one chunk is cut the same way.
+        let mut one = Vec::new();
+        let stream = [&b"data: "[..], &big, b"\n\ndata: ok\n\n"].concat();
+        SseParser::new().push(&stream, &mut |_, d| one.push(d.to_vec()));
+        assert_eq!(one, got);
         assert!(got.iter().all(|d| d.len() <= MAX_EVENT_BYTES));
         assert_eq!(got.last().map(Vec::as_slice), Some(&b"ok"[..]));
         assert_eq!(got.concat().len(), big.len() + 2);
