@@ -222,3 +222,22 @@ proptest! {
         prop_assert_eq!(patterns(&split), reference);
     }
 }
+
+#[test]
+fn lines_without_event_data_are_still_scanned() {
+    // A client labels its upload an event stream and hides a key in a comment and an id: the
+    // server receives those bytes, so they are scanned too.
+    let registry = Registry::builtin(Platform::Generic);
+    for body in [
+        format!(": {KEY}\n\ndata: ok\n\n"),
+        format!("id: {KEY}\ndata: ok\n\n"),
+        format!("{KEY}\n\n"),
+    ] {
+        let found = inspect(
+            &registry,
+            Direction::Outbound,
+            &request("text/event-stream", "", body.as_bytes()),
+        );
+        assert_eq!(patterns(&found), vec!["aws_access_key_id"], "{body}");
+    }
+}

@@ -43,9 +43,18 @@ pub enum StreamKind {
     Typed(u32),
     /// The generic fallback.
     Generic,
+    /// SSE lines that carry no event data.
+    OtherLines,
 }
 
 impl StreamKey {
+    /// The stream of SSE lines that carry no event data.
+    pub const OTHER_LINES: StreamKey = StreamKey {
+        kind: StreamKind::OtherLines,
+        a: 0,
+        b: 0,
+    };
+
     fn new(kind: StreamKind, a: u64, b: u64) -> Self {
         StreamKey { kind, a, b }
     }

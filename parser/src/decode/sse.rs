@@ -1,7 +1,8 @@
 //! Server-sent events, streaming: the WHATWG "event stream interpretation" (HTML §9.2.6) over
 //! chunks of any size. Lines end in CR, LF or CRLF (a CRLF split across chunks is one end);
 //! `data:` values are joined by `\n`; `event:` names the event; `id:`, `retry:`, unknown fields
-//! and `:` comments are ignored; a blank line dispatches the event. A field split across chunks
+//! and `:` comments carry no data (handed on as [`NOT_DATA`] lines); a blank line dispatches the
+//! event. A field split across chunks
 //! is carried over. Memory is bounded: an event's data longer than [`MAX_EVENT_BYTES`] is handed
 //! on in pieces of at most that size (counted in [`SseParser::oversized`]), so nothing is lost;
 //! such pieces are not whole JSON documents and are scanned as text.
@@ -19,7 +20,7 @@ pub struct SseParser {
     line: Vec<u8>,
     /// The current line is a `data` line longer than the limit, handed on in pieces.
     long_data: bool,
-    /// The current line is another field longer than the limit; its rest is skipped.
+    /// The current line is another field longer than the limit, handed on in pieces.
     skip_line: bool,
     /// The previous chunk ended in CR: a leading LF belongs to that line end.
     after_cr: bool,
@@ -30,8 +31,14 @@ pub struct SseParser {
 }
 
 /// What the parser hands on: `(event type, data)`. An event larger than [`MAX_EVENT_BYTES`]
-/// arrives as several consecutive calls, each at most that long.
+/// arrives as several consecutive calls, each at most that long. A line that carries no event
+/// data (comment, `event:`, `id:`, `retry:`, unknown field, a line without a colon) is handed on
+/// whole with the type [`NOT_DATA`], so that nothing a peer sends goes unscanned (a client can
+/// label an exfiltrating body `text/event-stream`).
 pub type OnEvent<'a> = dyn FnMut(&[u8], &[u8]) + 'a;
+
+/// The type of a line that is not event data: no event type can hold a line end.
+pub const NOT_DATA: &[u8] = b"\n";
 
 impl SseParser {
     /// A parser at the start of a stream.
@@ -63,7 +70,9 @@ impl SseParser {
                 if self.long_data {
                     on_event(&self.event, &line);
                     self.data.push(b'\n');
-                } else if !self.skip_line {
+                } else if self.skip_line {
+                    on_event(NOT_DATA, &line);
+                } else {
                     self.line_done(&line, on_event);
                 }
                 self.line = line;
@@ -94,7 +103,7 @@ impl SseParser {
     }
 
     fn append_line(&mut self, mut part: &[u8], on_event: &mut OnEvent<'_>) {
-        while !part.is_empty() && !self.skip_line {
+        while !part.is_empty() {
             let room = MAX_EVENT_BYTES - self.line.len();
             let take = room.min(part.len());
             self.line.extend_from_slice(&part[..take]);
@@ -107,9 +116,12 @@ impl SseParser {
 
     /// The current line reached the limit with more to come.
     fn line_overflow(&mut self, on_event: &mut OnEvent<'_>) {
-        if !self.long_data {
+        if self.skip_line {
+            on_event(NOT_DATA, &self.line);
+        } else if !self.long_data {
             let Some(value) = self.line.strip_prefix(b"data:") else {
                 self.skip_line = true;
+                on_event(NOT_DATA, &self.line);
                 self.line.clear();
                 return;
             };
@@ -140,6 +152,7 @@ impl SseParser {
             return;
         }
         if line[0] == b':' {
+            on_event(NOT_DATA, line);
             return;
         }
         let (name, value) = match find_short(line, |b| b == b':').or_else(|| {
@@ -168,11 +181,12 @@ impl SseParser {
                 self.data.push(b'\n');
             }
             b"event" => {
+                on_event(NOT_DATA, line);
                 self.event.clear();
                 self.event
                     .extend_from_slice(&value[..value.len().min(MAX_EVENT_NAME)]);
             }
-            _ => {}
+            _ => on_event(NOT_DATA, line),
         }
     }
 }
@@ -202,6 +216,9 @@ mod tests {
         let mut out = Vec::new();
         for c in chunks {
             parser.push(c, &mut |t, d| {
+                if t == NOT_DATA {
+                    return;
+                }
                 out.push((
                     String::from_utf8_lossy(t).into_owned(),
                     String::from_utf8_lossy(d).into_owned(),
@@ -241,12 +258,20 @@ mod tests {
         let big = vec![b'a'; 3 * MAX_EVENT_BYTES + 10];
         let mut got = Vec::new();
         for piece in [&b"data: "[..], &big, b"\n\ndata: ok\n\n"] {
-            parser.push(piece, &mut |_, d| got.push(d.to_vec()));
+            parser.push(piece, &mut |t, d| {
+                if t != NOT_DATA {
+                    got.push(d.to_vec())
+                }
+            });
         }
         // The same long line within one chunk is cut the same way.
         let mut one = Vec::new();
         let stream = [&b"data: "[..], &big, b"\n\ndata: ok\n\n"].concat();
-        SseParser::new().push(&stream, &mut |_, d| one.push(d.to_vec()));
+        SseParser::new().push(&stream, &mut |t, d| {
+            if t != NOT_DATA {
+                one.push(d.to_vec())
+            }
+        });
         assert_eq!(one, got);
         assert!(got.iter().all(|d| d.len() <= MAX_EVENT_BYTES));
         assert_eq!(got.last().map(Vec::as_slice), Some(&b"ok"[..]));

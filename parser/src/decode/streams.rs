@@ -5,8 +5,9 @@
 //! over many events is found. Tool-call arguments (JSON inside a JSON string) are unescaped once
 //! more (nested JSON, depth 2). Data that is not a known provider shape is scanned through the
 //! generic stream (every string value; non-JSON data as it is), so no event's text goes
-//! unscanned. The SSE framing itself (`data:` prefixes, event names, ids) is not scanned: as
-//! raw text, delta boundaries cut words where the agent sees none and made false positives.
+//! unscanned; SSE lines that carry no data (comments, `event:`, `id:`, unknown fields) are
+//! scanned as lines of their own stream. The `data:` framing itself is not scanned raw: as raw
+//! text, delta boundaries cut words where the agent sees none and made false positives.
 //!
 //! Bounds: at most [`MAX_STREAMS`] logical streams per message (later ones share the last
 //! scanner), one event or line of at most 64 KiB being parsed, and all streams together scan at
@@ -15,7 +16,7 @@
 
 use super::deltas::{for_each_delta, StreamKey};
 use super::ndjson::NdjsonParser;
-use super::sse::SseParser;
+use super::sse::{SseParser, NOT_DATA};
 use super::text::{Normaliser, TextForm};
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
 
@@ -108,7 +109,18 @@ impl Reassembly {
             budget,
             truncated,
         } = self;
-        let mut feed = |payload: &[u8]| {
+        let mut feed = |kind: &[u8], payload: &[u8]| {
+            if kind == NOT_DATA {
+                // Lines the agent's SSE client ignores are still bytes the peer sent.
+                let key = StreamKey::OTHER_LINES;
+                for piece in [payload, b"\n"] {
+                    let text = String::from_utf8_lossy(piece);
+                    feed_stream(
+                        registry, *direction, streams, budget, truncated, key, &text, out,
+                    );
+                }
+                return;
+            }
             for_each_delta(payload, &mut |key, text| {
                 feed_stream(
                     registry, *direction, streams, budget, truncated, key, text, out,
@@ -116,8 +128,8 @@ impl Reassembly {
             })
         };
         match events {
-            Events::Sse(p) => p.push(data, &mut |_, payload| feed(payload)),
-            Events::Ndjson(p) => p.push(data, &mut |line| feed(line)),
+            Events::Sse(p) => p.push(data, &mut feed),
+            Events::Ndjson(p) => p.push(data, &mut |line| feed(b"", line)),
         }
         !self.truncated
     }
