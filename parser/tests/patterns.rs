@@ -1,6 +1,7 @@
 //! Every pattern's positive and negative cases (tests/cases/patterns.txt), each through the real
 //! inspector in every form a secret or command travels in: raw, split at every byte, chunked,
-//! percent-encoded, JSON-escaped, gzip, deflate and br.
+//! percent-encoded, JSON-escaped, gzip, deflate and br; and in every view form of issue 11
+//! (`common::views`): SSE deltas per provider shape, NDJSON, tool-call arguments, HTML.
 
 mod common;
 
@@ -44,7 +45,17 @@ fn platform_for(pattern: &str) -> Platform {
 }
 
 /// Every form of a case's input as a full message of its direction.
-fn forms(direction: Direction, input: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+fn forms(direction: Direction, input: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut forms: Vec<(String, Vec<u8>)> = encoded_forms(direction, input)
+        .into_iter()
+        .map(|(name, message)| (name.to_string(), message))
+        .collect();
+    forms.extend(common::views::view_forms(direction, input));
+    forms
+}
+
+/// The encodings of a case's input a plain body or target carries.
+fn encoded_forms(direction: Direction, input: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     let mut forms = vec![
         ("raw", message(direction, "text/plain", "", input)),
         (

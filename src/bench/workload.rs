@@ -1,6 +1,8 @@
 //! A deterministic mixed workload for `guardian bench` and the criterion benches: JSON LLM
-//! traffic (with each provider's own key, which is expected use), SSE streams, HTML, JS, binary
-//! and gzip bodies, with seeded secrets and injections, each of which must be found once.
+//! traffic (with each provider's own key, which is expected use), streamed replies (SSE in the
+//! OpenAI, Anthropic and Responses shapes, Ollama NDJSON) whose seeded commands are split
+//! across deltas, HTML, JS, binary and gzip bodies, with seeded secrets and injections, each of
+//! which must be found once.
 
 use crate::loopback;
 
@@ -171,6 +173,34 @@ fn seed(rng: &mut Rng, kind: usize) -> (Option<String>, Option<String>) {
     }
 }
 
+/// A streamed LLM reply of `text` in deltas of 1 to 8 characters, in one of the shapes agents
+/// receive (by `variant`): OpenAI Chat Completions SSE, Anthropic Messages SSE, OpenAI
+/// Responses SSE, or Ollama NDJSON; chunked in 512-byte pieces.
+fn streamed_reply(rng: &mut Rng, variant: usize, text: &str) -> Vec<u8> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut body = String::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let n = (1 + rng.below(8)).min(chars.len() - at);
+        let piece: String = chars[at..at + n].iter().collect();
+        at += n;
+        let piece = piece.replace('\\', "\\\\").replace('"', "\\\"");
+        body.push_str(&match variant % 4 {
+            0 => format!("data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{piece}\"}}}}]}}\n\n"),
+            1 => format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{piece}\"}}}}\n\n"),
+            2 => format!("event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"{piece}\"}}\n\n"),
+            _ => format!("{{\"model\":\"llama3\",\"message\":{{\"role\":\"assistant\",\"content\":\"{piece}\"}},\"done\":false}}\n"),
+        });
+    }
+    if variant % 4 == 3 {
+        body.push_str("{\"model\":\"llama3\",\"done\":true}\n");
+        chunked_response("application/x-ndjson", body.as_bytes(), 512)
+    } else {
+        body.push_str("data: [DONE]\n\n");
+        chunked_response("text/event-stream", body.as_bytes(), 512)
+    }
+}
+
 /// Generates about `bytes` of traffic with one seeded threat every `seed_every` exchanges.
 pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
     let mut rng = Rng::new(rng_seed);
@@ -230,17 +260,17 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
         let resp = match shape {
             0 => loopback::response("200 OK", "application/json", "", json.as_bytes()),
             1 => {
-                let len = 400 + rng.below(2000);
-                let filler = prose(&mut rng, len);
-                let mut sse = String::new();
-                for words in filler.split(' ').collect::<Vec<_>>().chunks(8) {
-                    sse.push_str(&format!("data: {{\"delta\":\"{} \"}}\n\n", words.join(" ")));
-                }
+                // Deltas cost ~20× their text in event framing: keep replies short.
+                let len = 100 + rng.below(400);
+                let mut reply = prose(&mut rng, len);
                 if let Some(injection) = &in_seed {
-                    // A seed travels in one event; commands split across events are a known limit.
-                    sse.push_str(&format!("data: {{\"delta\":\"{injection}\"}}\n\n"));
+                    // The seed is split across deltas, as a model streams it.
+                    reply.push(' ');
+                    reply.push_str(injection);
+                    reply.push(' ');
+                    reply.push_str(&prose(&mut rng, 40));
                 }
-                chunked_response("text/event-stream", sse.as_bytes(), 512)
+                streamed_reply(&mut rng, w.exchanges / 6, &reply)
             }
             2 => loopback::response(
                 "200 OK",

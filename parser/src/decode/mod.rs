@@ -4,13 +4,22 @@
 //! Raw and decoded views: a body is scanned once, in its normalised form. Normalisation only
 //! rewrites escape sequences, so text without escapes reaches the scanner unchanged and a secret
 //! written raw is found exactly as before; a secret written escaped is found in decoded form.
-//! Each match is therefore reported once, never once per view.
+//! Streamed bodies (SSE, NDJSON) are scanned in their reassembled view instead, the text of each
+//! logical stream ([`Reassembly`]), each by its own scanner; matches of views that coexist are
+//! reported once by the inspector. JSON bodies are unescaped twice (a JSON string holding JSON, such as
+//! tool-call `arguments`, depth 2).
 
 mod content;
+pub mod deltas;
+mod html;
+pub mod ndjson;
+pub mod sse;
+pub mod streams;
 mod text;
 
 pub use content::{Coding, DecodeError, OUTPUT_PIECE};
 
+pub use streams::Reassembly;
 pub use text::{Normaliser, TextForm};
 
 use content::Layer;
@@ -33,6 +42,9 @@ pub struct BodyOutcome {
 pub struct BodyDecoder {
     layers: Vec<Layer>,
     normaliser: Normaliser,
+    /// The second JSON unescaping of JSON bodies (nested JSON).
+    nested: Option<Normaliser>,
+    reassembly: Option<Reassembly>,
     outcome: BodyOutcome,
     stopped: bool,
 }
@@ -70,6 +82,8 @@ impl BodyDecoder {
         BodyDecoder {
             layers,
             normaliser: Normaliser::new(form),
+            nested: (form == TextForm::Json).then(|| Normaliser::new(TextForm::Json)),
+            reassembly: None,
             outcome: BodyOutcome {
                 unknown_encoding: unknown,
                 ..Default::default()
@@ -78,20 +92,36 @@ impl BodyDecoder {
         }
     }
 
-    /// Feeds raw body bytes (transfer framing already removed).
+    /// Adds the reassembled view of a streamed body (SSE, NDJSON).
+    pub fn with_reassembly(mut self, reassembly: Option<Reassembly>) -> Self {
+        self.reassembly = reassembly;
+        self
+    }
+
+    /// Feeds raw body bytes (transfer framing already removed). Matches of the body's own view
+    /// go to `out`, those of the reassembled view to `views_out`.
     pub fn push(
         &mut self,
         registry: &Registry,
         scanner: &mut StreamScanner,
         data: &[u8],
         out: &mut Vec<RawMatch>,
+        views_out: &mut Vec<RawMatch>,
     ) {
         if self.stopped {
             return;
         }
         let normaliser = &mut self.normaliser;
+        let nested = &mut self.nested;
+        let reassembly = &mut self.reassembly;
         let mut sink = |decoded: &[u8]| {
-            normaliser.push(decoded, &mut |text| scanner.push(registry, text, out))
+            if let Some(r) = reassembly {
+                return r.push(registry, decoded, views_out);
+            }
+            normaliser.push(decoded, &mut |text| match nested {
+                Some(n) => n.push(text, &mut |t| scanner.push(registry, t, out)),
+                None => scanner.push(registry, text, out),
+            })
         };
         match decode_layers(&mut self.layers, data, &mut sink) {
             Ok(true) => {}
@@ -117,13 +147,25 @@ impl BodyDecoder {
         registry: &Registry,
         scanner: &mut StreamScanner,
         out: &mut Vec<RawMatch>,
+        views_out: &mut Vec<RawMatch>,
     ) -> BodyOutcome {
         if !self.stopped {
-            self.normaliser
-                .finish(&mut |text| scanner.push(registry, text, out));
+            let nested = &mut self.nested;
+            self.normaliser.finish(&mut |text| match nested {
+                Some(n) => n.push(text, &mut |t| scanner.push(registry, t, out)),
+                None => scanner.push(registry, text, out),
+            });
+            if let Some(n) = nested {
+                n.finish(&mut |t| scanner.push(registry, t, out));
+            }
         }
         scanner.finish(registry, out);
         self.outcome.truncated |= scanner.truncated();
+        if let Some(r) = &mut self.reassembly {
+            // A stream cut by a framing stop still has its tail scanned: its bytes were seen.
+            r.finish(registry, views_out);
+            self.outcome.truncated |= r.truncated();
+        }
         self.outcome
     }
 }

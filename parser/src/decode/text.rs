@@ -1,7 +1,8 @@
 //! Streaming text normalisation so that a secret is found however it was escaped: percent
 //! decoding (request targets, form bodies) and JSON string unescaping (JSON and SSE bodies).
 //! Unescaped runs are copied in bulk (memchr finds the next escape); an escape split across
-//! chunks is carried over (at most 12 bytes: a `\uXXXX\uXXXX` surrogate pair).
+//! chunks is carried over (at most 12 bytes: a `\uXXXX\uXXXX` surrogate pair, or an HTML
+//! reference such as `&#x0010FFFF;`). HTML character references are decoded in HTML and XML.
 
 /// How a body's text is normalised before scanning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub enum TextForm {
     },
     /// JSON string escapes decoded (`\/`, `\n`, `\"`, `\uXXXX` including surrogate pairs).
     Json,
+    /// HTML / XML character references decoded (see [`html`](super::html)).
+    Html,
 }
 
 impl TextForm {
@@ -38,6 +41,13 @@ impl TextForm {
             || is(b"application/jsonl")
         {
             TextForm::Json
+        } else if is(b"text/html")
+            || is(b"application/xhtml+xml")
+            || is(b"text/xml")
+            || is(b"application/xml")
+            || ends_with(b"+xml")
+        {
+            TextForm::Html
         } else {
             TextForm::Raw
         }
@@ -51,6 +61,10 @@ pub struct Normaliser {
     pending: [u8; 12],
     pending_len: usize,
     scratch: Vec<u8>,
+    /// HTML: inside a tag (its `<` and `>` become line ends, its text is kept).
+    in_tag: bool,
+    /// HTML: the last chunk ended in `<`, which may open a tag.
+    lt_pending: bool,
 }
 
 impl Normaliser {
@@ -61,6 +75,8 @@ impl Normaliser {
             pending: [0; 12],
             pending_len: 0,
             scratch: Vec::new(),
+            in_tag: false,
+            lt_pending: false,
         }
     }
 
@@ -72,13 +88,78 @@ impl Normaliser {
                 self.push_escaped(input, out, &|rest| percent_escape(rest, plus_is_space))
             }
             TextForm::Json => self.push_escaped(input, out, &json_escape),
+            TextForm::Html => self.push_html(input, out),
         }
     }
 
     /// Flushes an escape left incomplete at the end of the part (emitted as it was).
     pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         let n = std::mem::take(&mut self.pending_len);
-        n == 0 || out(&self.pending[..n])
+        if !(n == 0 || out(&self.pending[..n])) {
+            return false;
+        }
+        !std::mem::take(&mut self.lt_pending) || out(b"<")
+    }
+
+    /// HTML text: references decoded; a tag's `<` and `>` become line ends so that text next
+    /// to markup (`<pre>curl …`) stands apart as the reader sees it, while the tag's own text
+    /// (attribute values) is still scanned. A `<` not followed by a letter, `/`, `!` or `?` is
+    /// text.
+    fn push_html(&mut self, mut input: &[u8], out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let escape = &super::html::html_escape;
+        let opens_tag = |b: u8| b.is_ascii_alphabetic() || matches!(b, b'/' | b'!' | b'?');
+        if self.lt_pending {
+            let Some(&next) = input.first() else {
+                return true;
+            };
+            self.lt_pending = false;
+            if opens_tag(next) {
+                if !out(b"\n") {
+                    return false;
+                }
+                self.in_tag = true;
+            } else if !self.push_escaped(b"<", out, escape) {
+                return false;
+            }
+        }
+        loop {
+            if self.in_tag {
+                let Some(end) = memchr::memchr(b'>', input) else {
+                    return out(input);
+                };
+                if !(out(&input[..end]) && out(b"\n")) {
+                    return false;
+                }
+                self.in_tag = false;
+                input = &input[end + 1..];
+                continue;
+            }
+            let Some(lt) = memchr::memchr(b'<', input) else {
+                return self.push_escaped(input, out, escape);
+            };
+            if !self.push_escaped(&input[..lt], out, escape) {
+                return false;
+            }
+            match input.get(lt + 1) {
+                None => {
+                    self.lt_pending = true;
+                    return true;
+                }
+                Some(&next) if opens_tag(next) => {
+                    let n = std::mem::take(&mut self.pending_len);
+                    if !(n == 0 || out(&self.pending[..n])) || !out(b"\n") {
+                        return false;
+                    }
+                    self.in_tag = true;
+                }
+                Some(_) => {
+                    if !self.push_escaped(b"<", out, escape) {
+                        return false;
+                    }
+                }
+            }
+            input = &input[lt + 1..];
+        }
     }
 
     fn push_escaped(
@@ -92,6 +173,7 @@ impl Normaliser {
                 plus_is_space: true,
             } => b"%+",
             TextForm::Percent { .. } => b"%%",
+            TextForm::Html => b"&&",
             _ => b"\\\\",
         };
         // Complete a carried escape with just enough new bytes. An escape that turns out to be
@@ -167,7 +249,7 @@ impl Normaliser {
 }
 
 /// The result of decoding one escape at the start of a slice.
-enum Escape {
+pub(super) enum Escape {
     /// More bytes are needed to decide.
     Incomplete,
     /// `used` input bytes became `bytes[..len]` (invalid escapes decode to themselves).
@@ -176,6 +258,20 @@ enum Escape {
         bytes: [u8; 4],
         len: usize,
     },
+}
+
+impl Escape {
+    /// The byte stands for itself.
+    pub(super) fn literal(b: u8) -> Escape {
+        literal(b)
+    }
+
+    /// `used` bytes stand for `c`.
+    pub(super) fn char(c: char, used: usize) -> Escape {
+        let mut bytes = [0u8; 4];
+        let len = c.encode_utf8(&mut bytes).len();
+        Escape::Decoded { used, bytes, len }
+    }
 }
 
 fn literal(b: u8) -> Escape {

@@ -12,7 +12,7 @@ pub use expected_use::{
     host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS,
 };
 
-use crate::decode::{BodyDecoder, Normaliser, TextForm};
+use crate::decode::{BodyDecoder, Normaliser, Reassembly, TextForm};
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
@@ -99,7 +99,15 @@ pub struct Stats {
     pub decode_errors: u64,
     /// Streams that were not valid HTTP/1.1.
     pub framing_errors: u64,
+    /// Matches seen by both a body's own view and its reassembled view, reported once.
+    pub view_repeats: u64,
 }
+
+/// Most matches per message remembered to report a match once across views.
+const MAX_REMEMBERED: usize = 256;
+
+/// Bytes at the start of two matches of one rule that, when equal, make them one occurrence.
+const SAME_START: usize = 16;
 
 /// A head view and where each of its segments ends.
 type HeadView<'a> = (&'a [u8], &'a [(usize, Segment)]);
@@ -124,6 +132,11 @@ pub struct Inspector {
     head_view: Vec<u8>,
     segments: Vec<(usize, Segment)>,
     matches: Vec<RawMatch>,
+    /// Matches from the reassembled view of a streamed body.
+    view_matches: Vec<RawMatch>,
+    /// Body matches reported in this message: rule, matched bytes, from the reassembled view.
+    reported: Vec<(RuleId, Vec<u8>, bool)>,
+    max_scan_bytes: u64,
     detections: VecDeque<Detection>,
     stats: Stats,
 }
@@ -147,6 +160,9 @@ impl Inspector {
             head_view: Vec::new(),
             segments: Vec::new(),
             matches: Vec::new(),
+            view_matches: Vec::new(),
+            reported: Vec::new(),
+            max_scan_bytes,
             detections: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -185,7 +201,13 @@ impl Inspector {
                     if body.is_stopped() {
                         self.stats.unscanned_bytes += data.len() as u64;
                     } else {
-                        body.push(registry, &mut self.body_scanner, data, &mut self.matches);
+                        body.push(
+                            registry,
+                            &mut self.body_scanner,
+                            data,
+                            &mut self.matches,
+                            &mut self.view_matches,
+                        );
                     }
                 }
             }
@@ -267,13 +289,15 @@ impl Inspector {
         self.segments = segments;
         self.head_view = view;
 
-        let form = head
-            .header("content-type")
-            .map_or(TextForm::Raw, TextForm::for_content_type);
-        self.body = Some(BodyDecoder::new(
-            head.header_values("content-encoding"),
-            form,
-        ));
+        let content_type = head.header("content-type");
+        let form = content_type.map_or(TextForm::Raw, TextForm::for_content_type);
+        let reassembly = content_type
+            .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
+        self.body = Some(
+            BodyDecoder::new(head.header_values("content-encoding"), form)
+                .with_reassembly(reassembly),
+        );
+        self.reported.clear();
         self.body_scanner.reset();
         self.trailer_scanner.reset();
     }
@@ -281,7 +305,12 @@ impl Inspector {
     fn on_end(&mut self, registry: &Registry) {
         self.stats.messages += 1;
         if let Some(mut body) = self.body.take() {
-            let outcome = body.finish(registry, &mut self.body_scanner, &mut self.matches);
+            let outcome = body.finish(
+                registry,
+                &mut self.body_scanner,
+                &mut self.matches,
+                &mut self.view_matches,
+            );
             self.stats.scan_truncated += u64::from(outcome.truncated);
             self.stats.unknown_encodings += u64::from(outcome.unknown_encoding);
             self.stats.decode_errors += u64::from(outcome.corrupt);
@@ -328,26 +357,71 @@ impl Inspector {
     /// Turns raw matches into detections. `head` gives the head view and its segments when the
     /// matches came from a head (where the expected-use exemption applies).
     fn drain(&mut self, registry: &Registry, head: Option<HeadView<'_>>) {
-        for m in self.matches.drain(..) {
-            let rule = registry.rule(m.rule);
-            if let Some((view, segments)) = head {
-                if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref()) {
-                    self.stats.exempted += 1;
-                    continue;
-                }
-            }
-            self.stats.detections += 1;
-            self.detections.push_back(Detection {
-                rule: m.rule,
-                pattern: rule.id.clone(),
-                threat: rule.threat,
-                severity: rule.severity,
-                direction: self.direction,
-                dest: self.dest.clone(),
-                snippet: redact_snippet(registry, &m),
-                digest: m.digest(),
-            });
+        let mut matches = std::mem::take(&mut self.matches);
+        for m in matches.drain(..) {
+            self.report(registry, m, head, false);
         }
+        self.matches = matches;
+        let mut matches = std::mem::take(&mut self.view_matches);
+        for m in matches.drain(..) {
+            self.report(registry, m, None, true);
+        }
+        self.view_matches = matches;
+    }
+
+    /// Reports one match, unless it is expected use (heads) or the other view of this body
+    /// already reported it.
+    fn report(
+        &mut self,
+        registry: &Registry,
+        m: RawMatch,
+        head: Option<HeadView<'_>>,
+        from_view: bool,
+    ) {
+        let rule = registry.rule(m.rule);
+        if let Some((view, segments)) = head {
+            if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref()) {
+                self.stats.exempted += 1;
+                return;
+            }
+        } else if self.seen_in_other_view(&m, from_view) {
+            self.stats.view_repeats += 1;
+            return;
+        }
+        self.stats.detections += 1;
+        self.detections.push_back(Detection {
+            rule: m.rule,
+            pattern: rule.id.clone(),
+            threat: rule.threat,
+            severity: rule.severity,
+            direction: self.direction,
+            dest: self.dest.clone(),
+            snippet: redact_snippet(registry, &m),
+            digest: m.digest(),
+        });
+    }
+
+    /// Whether a match of the same occurrence came from the other view of this body (one
+    /// matched text contains the other, or both start alike); remembers this one otherwise.
+    fn seen_in_other_view(&mut self, m: &RawMatch, from_view: bool) -> bool {
+        let matched = &m.context[m.within.clone()];
+        let same = |other: &[u8]| {
+            let n = SAME_START.min(other.len()).min(matched.len());
+            memchr::memmem::find(other, matched).is_some()
+                || memchr::memmem::find(matched, other).is_some()
+                || (n == SAME_START && other[..n] == matched[..n])
+        };
+        if self
+            .reported
+            .iter()
+            .any(|(rule, other, view)| *rule == m.rule && *view != from_view && same(other))
+        {
+            return true;
+        }
+        if self.reported.len() < MAX_REMEMBERED {
+            self.reported.push((m.rule, matched.to_vec(), from_view));
+        }
+        false
     }
 }
 

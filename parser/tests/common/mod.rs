@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run raw byte streams through the real inspector.
 #![allow(dead_code)]
 
+pub mod views;
+
 use std::io::Write;
 
 use guardian_parser::framing::Event;

@@ -1,0 +1,271 @@
+//! The text deltas of one streamed event (an SSE `data` payload or an NDJSON line), per provider
+//! shape, each tagged with the logical stream it continues. Concatenating a stream's deltas in
+//! order gives the text the agent sees.
+//!
+//! Shapes, tried in this order:
+//! - OpenAI Chat Completions: `choices[i].delta.content` (and `reasoning_content`), one stream per
+//!   choice; `choices[i].delta.tool_calls[j].function.arguments`, one stream per tool call.
+//! - Anthropic Messages: `content_block_delta` with `text_delta.text`,
+//!   `input_json_delta.partial_json`, `thinking_delta.thinking`; `content_block_start` text; one
+//!   stream per content block `index`.
+//! - OpenAI Responses and Realtime: any `type` ending in `.delta` with a string `delta`
+//!   (`response.output_text.delta`, `response.function_call_arguments.delta`,
+//!   `response.reasoning_text.delta`, `response.audio_transcript.delta`, …), one stream per
+//!   event type, `output_index` and `content_index`.
+//! - Google Gemini: `candidates[i].content.parts[j].text`, one stream per candidate.
+//! - Ollama: `message.content` (`/api/chat`) and `response` (`/api/generate`).
+//! - Anything else: every string value of the event, concatenated (one generic stream); data
+//!   that is not JSON is taken as text.
+
+use serde_json::Value;
+
+/// A logical stream within one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    /// Which provider field this stream comes from.
+    pub kind: StreamKind,
+    /// First index (choice, content block, output, candidate).
+    pub a: u64,
+    /// Second index (tool call, content part).
+    pub b: u64,
+}
+
+/// What a stream carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    /// Text shown to or produced by the agent.
+    Text,
+    /// Reasoning text (kept apart from the visible text).
+    Reasoning,
+    /// Tool-call arguments: JSON text whose strings are unescaped once more (nested JSON).
+    Arguments,
+    /// An OpenAI Responses / Realtime `*.delta` event, by a hash of its type.
+    Typed(u32),
+    /// The generic fallback.
+    Generic,
+    /// SSE lines that carry no event data.
+    OtherLines,
+}
+
+impl StreamKey {
+    /// The stream of SSE lines that carry no event data.
+    pub const OTHER_LINES: StreamKey = StreamKey {
+        kind: StreamKind::OtherLines,
+        a: 0,
+        b: 0,
+    };
+
+    fn new(kind: StreamKind, a: u64, b: u64) -> Self {
+        StreamKey { kind, a, b }
+    }
+
+    /// Whether the stream's text is itself JSON (tool-call arguments).
+    pub fn is_json(&self) -> bool {
+        self.kind == StreamKind::Arguments
+    }
+}
+
+/// Calls `out(stream, text)` for each text delta in one event's data.
+pub fn for_each_delta(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
+    let generic = StreamKey::new(StreamKind::Generic, 0, 0);
+    if data == b"[DONE]" {
+        return;
+    }
+    let first = data.iter().find(|b| !b.is_ascii_whitespace());
+    if !matches!(first, Some(b'{' | b'[' | b'"')) {
+        if let Ok(text) = std::str::from_utf8(data) {
+            if !text.is_empty() {
+                out(generic, text);
+            }
+        }
+        return;
+    }
+    match serde_json::from_slice::<Value>(data) {
+        Ok(value) => {
+            if !provider_deltas(&value, out) {
+                strings(&value, &mut |s| out(generic, s), 0);
+            }
+        }
+        Err(_) => {
+            if let Ok(text) = std::str::from_utf8(data) {
+                out(generic, text);
+            }
+        }
+    }
+}
+
+/// Known provider shapes; `true` when the event was one (even one carrying no text).
+fn provider_deltas(v: &Value, out: &mut dyn FnMut(StreamKey, &str)) -> bool {
+    if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+        for (i, choice) in choices.iter().enumerate() {
+            let index = index_of(choice, i);
+            let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) else {
+                if let Some(text) = choice.get("text").and_then(Value::as_str) {
+                    out(StreamKey::new(StreamKind::Text, index, 0), text);
+                }
+                continue;
+            };
+            if let Some(text) = delta.get("content").and_then(Value::as_str) {
+                out(StreamKey::new(StreamKind::Text, index, 0), text);
+            }
+            for field in ["reasoning_content", "reasoning"] {
+                if let Some(text) = delta.get(field).and_then(Value::as_str) {
+                    out(StreamKey::new(StreamKind::Reasoning, index, 0), text);
+                }
+            }
+            if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+                for (j, call) in calls.iter().enumerate() {
+                    let args = call
+                        .get("function")
+                        .and_then(|f| f.get("arguments"))
+                        .and_then(Value::as_str);
+                    if let Some(args) = args {
+                        let key = StreamKey::new(StreamKind::Arguments, index, index_of(call, j));
+                        out(key, args);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+    if let Some(kind) = v.get("type").and_then(Value::as_str) {
+        let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+        match kind {
+            "content_block_delta" => {
+                let Some(delta) = v.get("delta") else {
+                    return true;
+                };
+                for (field, stream) in [
+                    ("text", StreamKind::Text),
+                    ("partial_json", StreamKind::Arguments),
+                    ("thinking", StreamKind::Reasoning),
+                ] {
+                    if let Some(text) = delta.get(field).and_then(Value::as_str) {
+                        out(StreamKey::new(stream, index, 0), text);
+                    }
+                }
+                return true;
+            }
+            "content_block_start" => {
+                let block = v.get("content_block");
+                if let Some(text) = block.and_then(|b| b.get("text")).and_then(Value::as_str) {
+                    out(StreamKey::new(StreamKind::Text, index, 0), text);
+                }
+                return true;
+            }
+            _ if kind.ends_with(".delta") => {
+                if let Some(text) = v.get("delta").and_then(Value::as_str) {
+                    let a = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+                    let b = v.get("content_index").and_then(Value::as_u64).unwrap_or(0);
+                    let stream = if kind.contains("arguments") {
+                        StreamKind::Arguments
+                    } else {
+                        StreamKind::Typed(fnv(kind))
+                    };
+                    out(StreamKey::new(stream, a, b), text);
+                }
+                return true;
+            }
+            _ if ["message", "content_block", "response.", "ping", "error"]
+                .iter()
+                .any(|p| kind.starts_with(p)) =>
+            {
+                // Lifecycle events of a known provider: no delta.
+                return true;
+            }
+            _ => {}
+        }
+    }
+    if let Some(candidates) = v.get("candidates").and_then(Value::as_array) {
+        for (i, candidate) in candidates.iter().enumerate() {
+            let parts = candidate
+                .get("content")
+                .and_then(|c| c.get("parts"))
+                .and_then(Value::as_array);
+            for part in parts.into_iter().flatten() {
+                if let Some(text) = part.get("text").and_then(Value::as_str) {
+                    out(
+                        StreamKey::new(StreamKind::Text, index_of(candidate, i), 0),
+                        text,
+                    );
+                }
+            }
+        }
+        return true;
+    }
+    if v.get("model").is_some() || v.get("done").is_some() {
+        let chat = v
+            .get("message")
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_str);
+        let generate = v.get("response").and_then(Value::as_str);
+        if let Some(text) = chat.or(generate) {
+            out(StreamKey::new(StreamKind::Text, 0, 0), text);
+            return true;
+        }
+    }
+    false
+}
+
+fn index_of(v: &Value, position: usize) -> u64 {
+    v.get("index")
+        .and_then(Value::as_u64)
+        .unwrap_or(position as u64)
+}
+
+/// Every string value (not keys), depth-first; bounded depth (serde_json limits it to 128).
+fn strings(v: &Value, out: &mut dyn FnMut(&str), depth: usize) {
+    match v {
+        Value::String(s) => out(s),
+        Value::Array(items) if depth < 32 => items.iter().for_each(|i| strings(i, out, depth + 1)),
+        Value::Object(map) if depth < 32 => map.values().for_each(|i| strings(i, out, depth + 1)),
+        _ => {}
+    }
+}
+
+fn fnv(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deltas(data: &str) -> Vec<(StreamKey, String)> {
+        let mut out = Vec::new();
+        for_each_delta(data.as_bytes(), &mut |k, t| out.push((k, t.to_string())));
+        out
+    }
+
+    #[test]
+    fn provider_shapes() {
+        let chat = deltas(
+            r#"{"choices":[{"index":1,"delta":{"content":"hi","tool_calls":[{"index":2,"function":{"arguments":"{\"a\""}}]}}]}"#,
+        );
+        assert_eq!(
+            chat[0],
+            (StreamKey::new(StreamKind::Text, 1, 0), "hi".into())
+        );
+        assert_eq!(
+            chat[1],
+            (StreamKey::new(StreamKind::Arguments, 1, 2), "{\"a\"".into())
+        );
+        let anthropic = deltas(
+            r#"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"x"}}"#,
+        );
+        assert_eq!(
+            anthropic,
+            vec![(StreamKey::new(StreamKind::Text, 3, 0), "x".into())]
+        );
+        assert!(deltas(r#"{"type":"message_stop"}"#).is_empty());
+        assert_eq!(deltas(r#"{"delta":"d"}"#)[0].0.kind, StreamKind::Generic);
+        assert!(deltas(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#).is_empty());
+        let gemini =
+            deltas(r#"{"candidates":[{"content":{"parts":[{"text":"a"},{"text":"b"}]}}]}"#);
+        assert_eq!(gemini.len(), 2);
+        assert_eq!(deltas("[DONE]"), vec![]);
+        assert_eq!(deltas("plain words")[0].1, "plain words");
+    }
+}

@@ -1,0 +1,281 @@
+//! Server-sent events, streaming: the WHATWG "event stream interpretation" (HTML §9.2.6) over
+//! chunks of any size. Lines end in CR, LF or CRLF (a CRLF split across chunks is one end);
+//! `data:` values are joined by `\n`; `event:` names the event; `id:`, `retry:`, unknown fields
+//! and `:` comments carry no data (handed on as [`NOT_DATA`] lines); a blank line dispatches the
+//! event. A field split across chunks
+//! is carried over. Memory is bounded: an event's data longer than [`MAX_EVENT_BYTES`] is handed
+//! on in pieces of at most that size (counted in [`SseParser::oversized`]), so nothing is lost;
+//! such pieces are not whole JSON documents and are scanned as text.
+
+/// Most data bytes of one event that are kept for reassembly.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Most bytes of an `event:` name that are kept.
+const MAX_EVENT_NAME: usize = 64;
+
+/// Streaming SSE parser; hands each dispatched event (type, data) to a callback.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    /// The current line when it spans chunks (at most [`MAX_EVENT_BYTES`]).
+    line: Vec<u8>,
+    /// The current line is a `data` line longer than the limit, handed on in pieces.
+    long_data: bool,
+    /// The current line is another field longer than the limit, handed on in pieces.
+    skip_line: bool,
+    /// The previous chunk ended in CR: a leading LF belongs to that line end.
+    after_cr: bool,
+    data: Vec<u8>,
+    has_data: bool,
+    event: Vec<u8>,
+    oversized: u64,
+}
+
+/// What the parser hands on: `(event type, data)`. An event larger than [`MAX_EVENT_BYTES`]
+/// arrives as several consecutive calls, each at most that long. A line that carries no event
+/// data (comment, `event:`, `id:`, `retry:`, unknown field, a line without a colon) is handed on
+/// whole with the type [`NOT_DATA`], so that nothing a peer sends goes unscanned (a client can
+/// label an exfiltrating body `text/event-stream`).
+pub type OnEvent<'a> = dyn FnMut(&[u8], &[u8]) + 'a;
+
+/// The type of a line that is not event data: no event type can hold a line end.
+pub const NOT_DATA: &[u8] = b"\n";
+
+impl SseParser {
+    /// A parser at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Events larger than [`MAX_EVENT_BYTES`], handed on in pieces.
+    pub fn oversized(&self) -> u64 {
+        self.oversized
+    }
+
+    /// Parses more of the stream; `on_event(type, data)` runs for each dispatched event
+    /// (`type` empty means the default `message`).
+    pub fn push(&mut self, mut input: &[u8], on_event: &mut OnEvent<'_>) {
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = input.strip_prefix(b"\n") {
+                input = rest;
+            }
+        }
+        while let Some(end) = line_end(input) {
+            let whole = self.line.is_empty() && !self.long_data && !self.skip_line;
+            if whole && end <= MAX_EVENT_BYTES {
+                self.line_done(&input[..end], on_event);
+            } else {
+                self.append_line(&input[..end], on_event);
+                let line = std::mem::take(&mut self.line);
+                if self.long_data {
+                    on_event(&self.event, &line);
+                    self.data.push(b'\n');
+                } else if self.skip_line {
+                    on_event(NOT_DATA, &line);
+                } else {
+                    self.line_done(&line, on_event);
+                }
+                self.line = line;
+                self.line.clear();
+            }
+            self.long_data = false;
+            self.skip_line = false;
+            let crlf = input[end] == b'\r';
+            input = &input[end + 1..];
+            if crlf {
+                match input.first() {
+                    Some(b'\n') => input = &input[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.append_line(input, on_event);
+    }
+
+    /// The stream ended: an event without its blank line is not dispatched (WHATWG), but a
+    /// long event's pieces already were.
+    pub fn finish(&mut self) {
+        self.line.clear();
+        self.data.clear();
+        self.event.clear();
+        self.has_data = false;
+    }
+
+    fn append_line(&mut self, mut part: &[u8], on_event: &mut OnEvent<'_>) {
+        while !part.is_empty() {
+            let room = MAX_EVENT_BYTES - self.line.len();
+            let take = room.min(part.len());
+            self.line.extend_from_slice(&part[..take]);
+            part = &part[take..];
+            if self.line.len() == MAX_EVENT_BYTES && !part.is_empty() {
+                self.line_overflow(on_event);
+            }
+        }
+    }
+
+    /// The current line reached the limit with more to come.
+    fn line_overflow(&mut self, on_event: &mut OnEvent<'_>) {
+        if self.skip_line {
+            on_event(NOT_DATA, &self.line);
+        } else if !self.long_data {
+            let Some(value) = self.line.strip_prefix(b"data:") else {
+                self.skip_line = true;
+                on_event(NOT_DATA, &self.line);
+                self.line.clear();
+                return;
+            };
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            self.oversized += 1;
+            self.long_data = true;
+            self.has_data = true;
+            if !self.data.is_empty() {
+                on_event(&self.event, &self.data);
+                self.data.clear();
+            }
+            on_event(&self.event, value);
+        } else {
+            on_event(&self.event, &self.line);
+        }
+        self.line.clear();
+    }
+
+    fn line_done(&mut self, line: &[u8], on_event: &mut OnEvent<'_>) {
+        if line.is_empty() {
+            if self.has_data {
+                let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
+                on_event(&self.event, data);
+            }
+            self.data.clear();
+            self.event.clear();
+            self.has_data = false;
+            return;
+        }
+        if line[0] == b':' {
+            on_event(NOT_DATA, line);
+            return;
+        }
+        let (name, value) = match find_short(line, |b| b == b':').or_else(|| {
+            (line.len() > SHORT)
+                .then(|| memchr::memchr(b':', &line[SHORT..]).map(|i| i + SHORT))
+                .flatten()
+        }) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.data.len() + value.len() + 1 > MAX_EVENT_BYTES {
+                    // Too long to keep whole: hand on what is kept, then go on.
+                    self.oversized += 1;
+                    if !self.data.is_empty() {
+                        on_event(&self.event, &self.data);
+                    }
+                    self.data.clear();
+                }
+                self.has_data = true;
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            b"event" => {
+                on_event(NOT_DATA, line);
+                self.event.clear();
+                self.event
+                    .extend_from_slice(&value[..value.len().min(MAX_EVENT_NAME)]);
+            }
+            _ => on_event(NOT_DATA, line),
+        }
+    }
+}
+
+/// Lines of tiny events are short: a plain loop finds their end before memchr's setup would.
+const SHORT: usize = 24;
+
+fn find_short(s: &[u8], is: impl Fn(u8) -> bool) -> Option<usize> {
+    s.iter().take(SHORT).position(|&b| is(b))
+}
+
+/// The first CR or LF.
+fn line_end(s: &[u8]) -> Option<usize> {
+    find_short(s, |b| b == b'\r' || b == b'\n').or_else(|| {
+        (s.len() > SHORT)
+            .then(|| memchr::memchr2(b'\r', b'\n', &s[SHORT..]).map(|i| i + SHORT))
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Vec<(String, String)> {
+        let mut parser = SseParser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            parser.push(c, &mut |t, d| {
+                if t == NOT_DATA {
+                    return;
+                }
+                out.push((
+                    String::from_utf8_lossy(t).into_owned(),
+                    String::from_utf8_lossy(d).into_owned(),
+                ))
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn whatwg_fields_line_ends_and_splits() {
+        let stream = b": comment\r\nevent: delta\r\ndata: a\rdata:b\n\nid: 1\nretry: 5\ndata\n\n";
+        let whole = events(&[stream]);
+        assert_eq!(
+            whole,
+            vec![
+                ("delta".to_string(), "a\nb".to_string()),
+                (String::new(), String::new())
+            ]
+        );
+        for split in 1..stream.len() {
+            assert_eq!(events(&[&stream[..split], &stream[split..]]), whole);
+        }
+    }
+
+    #[test]
+    fn crlf_split_across_chunks_is_one_line_end() {
+        assert_eq!(
+            events(&[b"data: x\r", b"\n\r", b"\n"]),
+            vec![(String::new(), "x".to_string())]
+        );
+    }
+
+    #[test]
+    fn an_oversized_event_is_handed_on_in_pieces() {
+        let mut parser = SseParser::new();
+        let big = vec![b'a'; 3 * MAX_EVENT_BYTES + 10];
+        let mut got = Vec::new();
+        for piece in [&b"data: "[..], &big, b"\n\ndata: ok\n\n"] {
+            parser.push(piece, &mut |t, d| {
+                if t != NOT_DATA {
+                    got.push(d.to_vec())
+                }
+            });
+        }
+        // The same long line within one chunk is cut the same way.
+        let mut one = Vec::new();
+        let stream = [&b"data: "[..], &big, b"\n\ndata: ok\n\n"].concat();
+        SseParser::new().push(&stream, &mut |t, d| {
+            if t != NOT_DATA {
+                one.push(d.to_vec())
+            }
+        });
+        assert_eq!(one, got);
+        assert!(got.iter().all(|d| d.len() <= MAX_EVENT_BYTES));
+        assert_eq!(got.last().map(Vec::as_slice), Some(&b"ok"[..]));
+        assert_eq!(got.concat().len(), big.len() + 2);
+        assert_eq!(parser.oversized(), 1);
+    }
+}
