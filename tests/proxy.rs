@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 
-const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+const AWS: &str = "AKIAQ3EGT5JMCXWDZP7N";
 const OPENAI: &str = "sk-proj-Xk9mB2vQ7rT4wY1zA8cD5fG3hJ6kL0nP2qS4uV7xZ9bC1eF3hI5kM";
 const ANTHROPIC: &str = "sk-ant-api03-Zq8xW2vB7nM4kL1pR9tY6uI3oE5aS0dF2gH8jK4lZ7xC1vB6nM9qW3eR5tY8uI0oP2aS4dF6gH8jK0lZ2xC4vB6nAA";
 const PEM: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n";
