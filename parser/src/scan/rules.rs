@@ -265,7 +265,9 @@ const BUILTINS: &[Builtin] = &[
             "amqp",
         ],
         ci_literals: &[],
-        regex: r#"(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^\s:/@"'<>]{0,64}:[^\s/@"'<>]{1,128}@[A-Za-z0-9._\[\]-]{1,253}"#,
+        // The host is optional so that redaction also hides a password whose host the snippet
+        // edge cut off; the check requires the `@` (no user info, no finding).
+        regex: r#"(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^\s:/@"'<>]{0,64}:[^\s/@"'<>]{1,128}(?:@[A-Za-z0-9._\[\]-]{0,253})?"#,
         boundary: Boundary::NotAlnum,
         check: credentials::database_url,
     },
