@@ -291,6 +291,7 @@ fn demo_runs_offline_and_shows_redacted_findings() {
         "aws_access_key_id",
         "ssh_key_path",
         "credential_path",
+        "chat_platform_token",
         "reverse_shell",
     ] {
         assert!(
@@ -301,14 +302,24 @@ fn demo_runs_offline_and_shows_redacted_findings() {
     let findings = read_findings(&home.join("findings.jsonl"));
     assert_eq!(
         findings.len(),
-        5,
-        "the benign page and the provider's own key produce nothing"
+        6,
+        "the benign page, the provider's own key and the bot token to Telegram produce nothing"
     );
     for text in [
         stdout.to_string(),
         std::fs::read_to_string(home.join("findings.jsonl")).unwrap(),
     ] {
         assert!(!text.contains("AKIAQ3EGT5JMCXWDZP7N") && !text.contains("sk-proj-Demo7Key"));
+        assert!(!text.contains("AAHdemo4Bot7Token2Show9TelegramPath"));
+    }
+    let telegram: Vec<_> = findings
+        .iter()
+        .filter(|f| f.pattern == "chat_platform_token")
+        .collect();
+    assert_eq!(telegram.len(), 1, "only the copy sent to the collector");
+    assert_eq!(telegram[0].dest, "collector.example:80");
+    for f in &findings {
+        assert_ne!(f.dest, "api.telegram.org:80", "{f:?}");
     }
 }
 
