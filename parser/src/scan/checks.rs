@@ -268,8 +268,47 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
     true
 }
 
-pub(crate) fn command_word(ctx: &MatchContext<'_>) -> bool {
-    command_start(ctx)
+/// What inline Node code must touch to be more than a build step: processes, the network,
+/// code from strings, the environment, encoded payloads.
+const NODE_RISKY: &[&[u8]] = &[
+    b"child_process",
+    b"exec",
+    b"spawn",
+    b"eval",
+    b"Function",
+    b"http",
+    b"net",
+    b"fetch",
+    b"dgram",
+    b"vm",
+    b"import(",
+    b"process.env",
+    b"Buffer",
+    b"atob",
+    b"base64",
+    b"\\x",
+];
+
+/// `shell_exec_flag`: a command word; for `node -e "…"` with its whole code in view, only code
+/// that reaches beyond files (package scripts such as `node -e "require('fs').rmSync('dist')"`
+/// are build steps, not injections).
+pub(crate) fn shell_exec_flag(ctx: &MatchContext<'_>) -> bool {
+    if !command_start(ctx) {
+        return false;
+    }
+    let m = ctx.matched;
+    if !m.starts_with(b"node") || !matches!(m.last(), Some(b'"' | b'\'')) {
+        return true;
+    }
+    let code_start = m
+        .iter()
+        .position(|&b| b == b'"' || b == b'\'')
+        .unwrap_or(m.len());
+    let code = &m[code_start..];
+    code.len() < 3
+        || NODE_RISKY
+            .iter()
+            .any(|w| memchr::memmem::find(code, w).is_some())
 }
 
 pub(crate) fn reverse_shell(ctx: &MatchContext<'_>) -> bool {
