@@ -204,9 +204,9 @@ fn secrets_split_across_chunks_and_tcp_writes_are_found() {
     // The key is split across three chunks, each sent in its own TCP write.
     let pieces: Vec<Vec<u8>> = vec![
         head.into_bytes(),
-        b"9\r\nkey=AKIAI\r\n".to_vec(),
-        b"8\r\nOSFODNN7\r\n".to_vec(),
-        b"7\r\nEXAMPLE\r\n".to_vec(),
+        b"9\r\nkey=AKIAQ\r\n".to_vec(),
+        b"8\r\n3EGT5JMC\r\n".to_vec(),
+        b"7\r\nXWDZP7N\r\n".to_vec(),
         b"0\r\n\r\n".to_vec(),
     ];
     let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
