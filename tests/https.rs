@@ -128,7 +128,7 @@ fn intercepted_https_is_inspected_like_http() {
         "-x",
         &proxy,
         "--data-binary",
-        "key=AKIAIOSFODNN7EXAMPLE",
+        "key=AKIAQ3EGT5JMCXWDZP7N",
         "https://secure.test/upload",
     ]);
     assert!(ok.success());

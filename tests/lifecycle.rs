@@ -320,7 +320,7 @@ fn posture_fragment_schema_digests_and_compatibility() {
             "-o",
             "/dev/null",
             "--data-binary",
-            "k=AKIAIOSFODNN7EXAMPLE",
+            "k=AKIAQ3EGT5JMCXWDZP7N",
             &format!("http://{origin}/u"),
         ])
         .output()

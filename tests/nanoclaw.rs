@@ -107,7 +107,7 @@ fn seed_findings(home: &Path) {
         format!("{{\"schema_version\":\"clawsec-traffic-finding/v1\",\"platform\":\"nanoclaw\",\"direction\":\"outbound\",\"protocol\":\"http\",\"threat_type\":\"EXFIL\",\"pattern\":\"{pattern}\",\"severity\":\"high\",\"source\":\"127.0.0.1\",\"dest\":\"x:80\",\"snippet\":\"{snippet}\",\"timestamp\":\"2026-11-21T00:00:00.000Z\"}}\n")
     };
     let log = [
-        line("aws_access_key_id", "key=AKIAIOSFODNN7EXAMPLE"),
+        line("aws_access_key_id", "key=AKIAQ3EGT5JMCXWDZP7N"),
         line("credential_path", "[REDACTED:credential_path]"),
     ]
     .concat();
@@ -156,7 +156,7 @@ fn host_answers_tasks_and_survives_malformed_ones() {
     );
     let f2 = wait_result(&root, "main", "f2");
     assert!(
-        !f2.to_string().contains("AKIAIOSFODNN7EXAMPLE"),
+        !f2.to_string().contains("AKIAQ3EGT5JMCXWDZP7N"),
         "results are redacted: {f2}"
     );
     assert!(f2.to_string().contains("[REDACTED:aws_access_key_id]"));
@@ -491,7 +491,7 @@ asyncio.run(main())
         .unwrap()
         .contains("[REDACTED:aws_access_key_id]"));
     assert!(
-        !text.contains("AKIAIOSFODNN7EXAMPLE"),
+        !text.contains("AKIAQ3EGT5JMCXWDZP7N"),
         "nothing unredacted reaches the agent"
     );
 }

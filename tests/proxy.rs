@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 
-const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+const AWS: &str = "AKIAQ3EGT5JMCXWDZP7N";
 const OPENAI: &str = "sk-proj-Xk9mB2vQ7rT4wY1zA8cD5fG3hJ6kL0nP2qS4uV7xZ9bC1eF3hI5kM";
 const ANTHROPIC: &str = "sk-ant-api03-Zq8xW2vB7nM4kL1pR9tY6uI3oE5aS0dF2gH8jK4lZ7xC1vB6nM9qW3eR5tY8uI0oP2aS4dF6gH8jK0lZ2xC4vB6nAA";
 const PEM: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n";
@@ -204,9 +204,9 @@ fn secrets_split_across_chunks_and_tcp_writes_are_found() {
     // The key is split across three chunks, each sent in its own TCP write.
     let pieces: Vec<Vec<u8>> = vec![
         head.into_bytes(),
-        b"9\r\nkey=AKIAI\r\n".to_vec(),
-        b"8\r\nOSFODNN7\r\n".to_vec(),
-        b"7\r\nEXAMPLE\r\n".to_vec(),
+        b"9\r\nkey=AKIAQ\r\n".to_vec(),
+        b"8\r\n3EGT5JMC\r\n".to_vec(),
+        b"7\r\nXWDZP7N\r\n".to_vec(),
         b"0\r\n\r\n".to_vec(),
     ];
     let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();

@@ -11,7 +11,7 @@ use guardian_parser::scan::{Direction, Platform, Registry, RegistryOptions};
 const OPENAI: &str = "sk-proj-Xk9mB2vQ7rT4wY1zA8cD5fG3hJ6kL0nP2qS4uV7xZ9bC1eF3hI5kM";
 const ANTHROPIC: &str = "sk-ant-api03-Zq8xW2vB7nM4kL1pR9tY6uI3oE5aS0dF2gH8jK4lZ7xC1vB6nM9qW3eR5tY8uI0oP2aS4dF6gH8jK0lZ2xC4vB6nAA";
 const GOOGLE: &str = "AIzaSyD4x7Qm2Lp9Vr3Kt8Wn1Bz6Hc5Jf0Ye2Ua";
-const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+const AWS: &str = "AKIAQ3EGT5JMCXWDZP7N";
 const PEM_BODY: &str = "MIIEpAIBAAKCAQEA7bq98ZbYvQ0kRk3sR2pJx4Lm";
 
 fn registry() -> Registry {
@@ -257,7 +257,7 @@ fn decompression_bombs_cost_at_most_the_budget() {
     let registry = registry();
     let zeros = vec![0u8; 64 << 20];
     let mut inflated = zeros.clone();
-    inflated.extend_from_slice(b" AKIAIOSFODNN7EXAMPLE ");
+    inflated.extend_from_slice(b" AKIAQ3EGT5JMCXWDZP7N ");
     let body = gzip(&inflated);
     assert!(body.len() < 200_000);
     let mut inspector = Inspector::new(&registry, Direction::Outbound, 1 << 20);
@@ -391,8 +391,9 @@ fn each_request_names_its_own_destination() {
 #[test]
 fn escapes_split_across_chunks_are_decoded() {
     let registry = registry();
-    // `\/etc\/shadow` and `\u002Fetc/passwd`, chunked so the escapes straddle chunk boundaries.
-    let body = br#"{"p":"\/etc\/shadow","q":"\u002Fetc\u002Fpasswd","r":"\ud83d\ude00 ok"}"#;
+    // `\/etc\/shadow` and `cat \u002Fetc/passwd` (`/etc/passwd` counts where it is read),
+    // chunked so the escapes straddle chunk boundaries.
+    let body = br#"{"p":"\/etc\/shadow","q":"cat \u002Fetc\u002Fpasswd","r":"\ud83d\ude00 ok"}"#;
     for size in 1..12 {
         let found = inspect(
             &registry,

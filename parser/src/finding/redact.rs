@@ -1,5 +1,6 @@
 //! Snippet redaction (SPEC §5): every match of every EXFIL rule becomes `[REDACTED:<id>]`, any
-//! other run of 20+ base64/hex-alphabet characters becomes `[REDACTED]`, invalid UTF-8 becomes
+//! other run of 20+ base64/hex-alphabet characters becomes `[REDACTED]`, and so does the
+//! password of any URL's user info (whatever the edge cut of it); invalid UTF-8 becomes
 //! `\xNN`. A token cut by the snippet edge is dropped, so no secret leaks in part either.
 
 use std::fmt::Write;
@@ -47,7 +48,35 @@ pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
     if registry.rule(m.rule).threat == ThreatType::Exfil {
         replace.push((within, registry.rule(m.rule).id.as_str()));
     }
+    replace.extend(url_passwords(text, m.cut.1).into_iter().map(|r| (r, "")));
     redact_ranges(text, replace)
+}
+
+/// The password of every `scheme://user:password@host` in `text`, whichever rule (if any)
+/// matches the URL: a snippet edge may have cut the scheme or the host off, and then no rule
+/// recognises what is left (`://app:s3cret@db…`). When the right edge cut the text
+/// (`edge_cut`), a `user:` run to the edge counts as a password too.
+fn url_passwords(text: &[u8], edge_cut: bool) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    for at in memchr::memmem::find_iter(text, b"://") {
+        let start = at + 3;
+        let end = text[start..]
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'"' | b'\'' | b'<' | b'>'))
+            .map_or(text.len(), |i| start + i);
+        let authority = &text[start..end];
+        let userinfo = match memchr::memrchr(b'@', authority) {
+            Some(a) => &authority[..a],
+            None if edge_cut && end == text.len() => authority,
+            None => continue,
+        };
+        if let Some(colon) = memchr::memchr(b':', userinfo) {
+            if colon + 1 < userinfo.len() {
+                out.push(start + colon + 1..start + userinfo.len());
+            }
+        }
+    }
+    out
 }
 
 /// Redacts `text` with no primary match (e.g. a free-form string bound for output).
@@ -102,7 +131,11 @@ fn redact_ranges(text: &[u8], mut replace: Vec<(Range<usize>, &str)>) -> String 
             start
         };
         render_gap(&text[pos..gap_end], &mut out);
-        let _ = write!(out, "[REDACTED:{id}]");
+        if id.is_empty() {
+            out.push_str("[REDACTED]");
+        } else {
+            let _ = write!(out, "[REDACTED:{id}]");
+        }
         pos = range.end;
         let glued_end = text[pos..]
             .iter()

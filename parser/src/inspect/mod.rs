@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 use std::time::SystemTime;
 
 pub use expected_use::{
-    host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS,
+    documented_url_position, host_matches, host_of, provider_hosts, CREDENTIAL_HEADERS,
+    CREDENTIAL_PARAMS,
 };
 
 use crate::decode::{BodyDecoder, Normaliser, Reassembly, TextForm};
@@ -438,22 +439,29 @@ fn is_expected_use(
     let Some((_, segment)) = segments.iter().find(|(end, _)| start < *end) else {
         return false;
     };
+    let matched = &m.context[m.within.clone()];
     let in_credential_place = match segment {
         Segment::Header { credential } => *credential,
-        Segment::StartLine => CREDENTIAL_PARAMS.iter().any(|param| {
-            let before = &view[..start];
-            let name_start = before.len().saturating_sub(param.len() + 1);
-            before[name_start..].eq_ignore_ascii_case(format!("{param}=").as_bytes())
-                && name_start > 0
-                && matches!(before[name_start - 1], b'?' | b'&')
-        }),
+        Segment::StartLine => {
+            CREDENTIAL_PARAMS.iter().any(|param| {
+                let before = &view[..start];
+                let name_start = before.len().saturating_sub(param.len() + 1);
+                before[name_start..].eq_ignore_ascii_case(format!("{param}=").as_bytes())
+                    && name_start > 0
+                    && matches!(before[name_start - 1], b'?' | b'&')
+            }) || documented_url_position(
+                pattern,
+                matched,
+                &view[..start],
+                m.context.get(m.within.end).copied(),
+            )
+        }
     };
     if !in_credential_place {
         return false;
     }
     let host = host_of(dest);
     let host = host.as_str();
-    let matched = &m.context[m.within.clone()];
     provider_hosts(pattern, matched)
         .iter()
         .any(|p| host_matches(p, host))

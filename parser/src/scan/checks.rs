@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use regex::bytes::Regex;
 
+use super::credentials::is_placeholder;
 use super::rule::MatchContext;
 
 fn is_alnum(b: Option<u8>) -> bool {
@@ -64,13 +65,24 @@ pub(crate) fn ai_api_key(ctx: &MatchContext<'_>) -> bool {
         .iter()
         .find(|p| ctx.matched.starts_with(p.as_bytes()))
         .map_or(0, |p| p.len());
+    let body = &ctx.matched[prefix..];
     standalone(ctx)
         && !matches!(ctx.next(), Some(b'_' | b'-'))
-        && looks_random(&ctx.matched[prefix..])
+        && !is_placeholder(body)
+        && looks_random(body)
+        && (prefix != 3 || !ctx.matched.starts_with(b"hf_") || mixed_case_letters(body))
+}
+
+/// Hugging Face tokens are 34 random letters, about half of them upper case; a camel-case
+/// identifier (`hf_initWithFrameAndStyleAndDelegate`) has one capital per word.
+fn mixed_case_letters(body: &[u8]) -> bool {
+    let upper = body.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lower = body.iter().filter(|b| b.is_ascii_lowercase()).count();
+    upper >= 8 && lower >= 8
 }
 
 pub(crate) fn aws_access_key_id(ctx: &MatchContext<'_>) -> bool {
-    standalone(ctx)
+    standalone(ctx) && !is_placeholder(&ctx.matched[4..])
 }
 
 /// `/id_rsa` and friends (the match starts at the path separator), not the public half.
@@ -82,6 +94,25 @@ pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
 /// separator already starts a path component).
 pub(crate) fn path_boundary(ctx: &MatchContext<'_>) -> bool {
     (starts_with_separator(ctx) || !is_word(ctx.prev())) && !is_word(ctx.next())
+}
+
+/// `sensitive_unix_path`: a path on its own. `/etc/passwd` holds no secret on a shadowed
+/// system and is every path API's documentation example (`Path::new("/etc/passwd")`); it is a
+/// finding where it is being read or fetched: after `../` (traversal), as a parameter value
+/// (`file=/etc/passwd`), or as the argument of a command that reads or sends files.
+pub(crate) fn sensitive_unix_path(ctx: &MatchContext<'_>) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    if !path_boundary(ctx) {
+        return false;
+    }
+    if !ctx.matched.starts_with(b"/etc/passwd") {
+        return true;
+    }
+    let re = lookbehind(
+        r#"(?-u)(?:\.\.|=|(?:^|[\s;&|(`"'])(?:sudo[ \t]+)?(?:cat|less|more|head|tail|cp|scp|rsync|curl|wget|nc|base64|xxd|strings|type|Get-Content|gc|vi|vim|nano|open|read|tar|zip)(?:[ \t]+-\S+)*[ \t]+)$"#,
+        &RE,
+    );
+    re.is_match(ctx.before)
 }
 
 fn starts_with_separator(ctx: &MatchContext<'_>) -> bool {
@@ -208,10 +239,15 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
         .unwrap_or(after.len());
     for token in after[..end].split(|b| matches!(b, b' ' | b'\t')) {
         // A quote ends the command's text (`"curl … | python3"}` in JSON): keep what precedes.
+        // Markup after the command (`| python3 -</code>`) ends it too.
         let token = token
             .split(|b| matches!(b, b'"' | b'\''))
             .next()
             .unwrap_or(b"");
+        let token = match memchr::memmem::find(token, b"</") {
+            Some(at) => &token[..at],
+            None => token,
+        };
         match token {
             [] | b"-" => continue,
             [b'-', b'-', long @ ..] => {
@@ -232,8 +268,47 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
     true
 }
 
-pub(crate) fn command_word(ctx: &MatchContext<'_>) -> bool {
-    command_start(ctx)
+/// What inline Node code must touch to be more than a build step: processes, the network,
+/// code from strings, the environment, encoded payloads.
+const NODE_RISKY: &[&[u8]] = &[
+    b"child_process",
+    b"exec",
+    b"spawn",
+    b"eval",
+    b"Function",
+    b"http",
+    b"net",
+    b"fetch",
+    b"dgram",
+    b"vm",
+    b"import(",
+    b"process.env",
+    b"Buffer",
+    b"atob",
+    b"base64",
+    b"\\x",
+];
+
+/// `shell_exec_flag`: a command word; for `node -e "…"` with its whole code in view, only code
+/// that reaches beyond files (package scripts such as `node -e "require('fs').rmSync('dist')"`
+/// are build steps, not injections).
+pub(crate) fn shell_exec_flag(ctx: &MatchContext<'_>) -> bool {
+    if !command_start(ctx) {
+        return false;
+    }
+    let m = ctx.matched;
+    if !m.starts_with(b"node") || !matches!(m.last(), Some(b'"' | b'\'')) {
+        return true;
+    }
+    let code_start = m
+        .iter()
+        .position(|&b| b == b'"' || b == b'\'')
+        .unwrap_or(m.len());
+    let code = &m[code_start..];
+    code.len() < 3
+        || NODE_RISKY
+            .iter()
+            .any(|w| memchr::memmem::find(code, w).is_some())
 }
 
 pub(crate) fn reverse_shell(ctx: &MatchContext<'_>) -> bool {
@@ -271,7 +346,9 @@ pub(crate) fn destructive_rm(ctx: &MatchContext<'_>) -> bool {
             recursive |= word.iter().any(|&b| b == b'r' || b == b'R');
         }
     }
-    no_preserve || (recursive && dangerous)
+    // `--no-preserve-root` alone, in prose (`the rm --no-preserve-root option`), removes
+    // nothing: it counts with a recursive flag or a dangerous target.
+    (no_preserve && (recursive || dangerous)) || (recursive && dangerous)
 }
 
 fn shell_words(args: &[u8]) -> impl Iterator<Item = &[u8]> {

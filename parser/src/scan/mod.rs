@@ -4,6 +4,8 @@
 
 mod buckets;
 mod checks;
+mod credentials;
+mod exfil_command;
 mod registry;
 mod rule;
 mod rules;
