@@ -17,7 +17,10 @@
 //! - Anything else: every string value of the event, concatenated (one generic stream); data
 //!   that is not JSON is taken as text.
 
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A logical stream within one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,7 +83,7 @@ pub fn for_each_delta(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
         }
         return;
     }
-    match serde_json::from_slice::<Value>(data) {
+    match serde_json::from_slice::<Value<'_>>(data) {
         Ok(value) => {
             if !provider_deltas(&value, out) {
                 strings(&value, &mut |s| out(generic, s), 0);
@@ -95,7 +98,7 @@ pub fn for_each_delta(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
 }
 
 /// Known provider shapes; `true` when the event was one (even one carrying no text).
-fn provider_deltas(v: &Value, out: &mut dyn FnMut(StreamKey, &str)) -> bool {
+fn provider_deltas(v: &Value<'_>, out: &mut dyn FnMut(StreamKey, &str)) -> bool {
     if let Some(choices) = v.get("choices").and_then(Value::as_array) {
         for (i, choice) in choices.iter().enumerate() {
             let index = index_of(choice, i);
@@ -207,19 +210,154 @@ fn provider_deltas(v: &Value, out: &mut dyn FnMut(StreamKey, &str)) -> bool {
     false
 }
 
-fn index_of(v: &Value, position: usize) -> u64 {
+fn index_of(v: &Value<'_>, position: usize) -> u64 {
     v.get("index")
         .and_then(Value::as_u64)
         .unwrap_or(position as u64)
 }
 
 /// Every string value (not keys), depth-first; bounded depth (serde_json limits it to 128).
-fn strings(v: &Value, out: &mut dyn FnMut(&str), depth: usize) {
+fn strings(v: &Value<'_>, out: &mut dyn FnMut(&str), depth: usize) {
     match v {
         Value::String(s) => out(s),
         Value::Array(items) if depth < 32 => items.iter().for_each(|i| strings(i, out, depth + 1)),
-        Value::Object(map) if depth < 32 => map.values().for_each(|i| strings(i, out, depth + 1)),
+        Value::Object(map) if depth < 32 => {
+            map.iter().for_each(|(_, i)| strings(i, out, depth + 1))
+        }
         _ => {}
+    }
+}
+
+/// One event's JSON, parsed by serde_json exactly as `serde_json::Value` would be but
+/// borrowing strings without escapes from the event and keeping objects as sorted vectors, so
+/// an event costs a few allocations instead of a `String` per key and value and a `BTreeMap`
+/// per object. Objects behave as `Value`'s `BTreeMap`: keys sorted bytewise, the last of
+/// duplicate keys wins.
+#[derive(Debug)]
+enum Value<'a> {
+    Other,
+    U64(u64),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Object(map) => map.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::U64(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&Vec<Value<'a>>> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+/// A string, borrowed when the input holds it without escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Value<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Value<'de>, E> {
+                Ok(Value::Other)
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
+                // As `serde_json::Value::as_u64`: only non-negative integers are `u64`.
+                Ok(u64::try_from(n).map_or(Value::Other, Value::U64))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
+                Ok(Value::U64(n))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Value<'de>, E> {
+                Ok(Value::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Value<'de>, E> {
+                Ok(Value::Other)
+            }
+            fn visit_none<E>(self) -> Result<Value<'de>, E> {
+                Ok(Value::Other)
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
+                Ok(Value::String(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
+                Ok(Value::String(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
+                Ok(Value::String(Cow::Owned(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+                let mut entries: Vec<(Cow<'de, str>, Value<'de>)> = Vec::new();
+                while let Some(Text(key)) = map.next_key()? {
+                    entries.push((key, map.next_value()?));
+                }
+                // Stable: among equal keys the last one read is kept, as `BTreeMap::insert`.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        std::mem::swap(later, kept);
+                    }
+                    same
+                });
+                Ok(Value::Object(entries))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -237,6 +375,35 @@ mod tests {
         let mut out = Vec::new();
         for_each_delta(data.as_bytes(), &mut |k, t| out.push((k, t.to_string())));
         out
+    }
+
+    #[test]
+    fn borrowed_parse_visits_strings_as_serde_json_value() {
+        fn reference(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|i| reference(i, out)),
+                serde_json::Value::Object(m) => m.values().for_each(|i| reference(i, out)),
+                _ => {}
+            }
+        }
+        for doc in [
+            r#"{"z":"1","a":"2","m":["3",{"b":"4","a":"\u0041"}]}"#,
+            r#"{"k":"first","x":1,"k":"second","k":"third"}"#,
+            r#"["a",-1,2.5,null,true,{"":"e"}]"#,
+        ] {
+            let ours: Value<'_> = serde_json::from_str(doc).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(doc).unwrap();
+            let mut got = Vec::new();
+            strings(&ours, &mut |s| got.push(s.to_string()), 0);
+            let mut want = Vec::new();
+            reference(&theirs, &mut want);
+            assert_eq!(got, want, "{doc}");
+        }
+        let v: Value<'_> = serde_json::from_str(r#"{"index":-3,"n":7,"f":1.0}"#).unwrap();
+        assert_eq!(v.get("index").and_then(Value::as_u64), None);
+        assert_eq!(v.get("n").and_then(Value::as_u64), Some(7));
+        assert_eq!(v.get("f").and_then(Value::as_u64), None);
     }
 
     #[test]
