@@ -87,13 +87,7 @@ fn run_node(node: &Path, home: &Path, extra: &[&str], script: &str) -> String {
         .env_remove("no_proxy")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ok_stdout(out)
 }
 
 #[test]

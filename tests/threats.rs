@@ -27,13 +27,7 @@ fn threats(home: &Path, args: &[&str]) -> String {
         .arg(home)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ok_stdout(out)
 }
 
 /// A log: 3000 old findings (two days ago), then recent ones, a garbage line and a partial line.

@@ -208,13 +208,7 @@ fn ca_rotate_retires_the_old_ca_and_a_running_daemon_keeps_it_until_restart() {
             .arg(&home)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        ok_stdout(out)
     };
     let status =
         || -> serde_json::Value { serde_json::from_str(&run(&["status", "--json"])).unwrap() };

@@ -191,6 +191,17 @@ pub fn origin() -> SocketAddr {
 }
 
 /// The first line a just-spawned child writes to its piped stdout (its address or port).
+/// The stdout of a finished command that must have exited 0 (its stderr in the failure message).
+pub fn ok_stdout(out: std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn first_stdout_line(child: &mut Child) -> String {
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout is piped"))
