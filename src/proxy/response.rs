@@ -63,7 +63,23 @@ enum Wake {
 impl Pump {
     /// Runs until the link ends.
     pub async fn run(mut self) -> PumpEnd {
-        let end = self.run_inner().await;
+        let mut end = self.run_inner().await;
+        // A link that ended takes no more requests: once the channel is closed the client side's
+        // next announcement fails and it reconnects. One announced after the pump last looked
+        // (between its final check and this close) was written to a dead link: answer it with
+        // a 502 rather than leave the client waiting for an answer nobody will send.
+        self.expect.close();
+        if end != PumpEnd::Close && self.expect.try_recv().is_ok() {
+            add(&self.shared.counters.upstream_errors, 1);
+            let text = format!(
+                "upstream {} closed the connection before the request could be sent",
+                self.dest
+            );
+            self.shared.log.line(&text);
+            self.write(&head::synthetic(502, "Bad Gateway", &text))
+                .await;
+            end = PumpEnd::Close;
+        }
         if end == PumpEnd::Close {
             let _ = self.stop.try_send(());
         }
@@ -263,6 +279,9 @@ impl Pump {
     /// Bytes from a link with no request outstanding: they never reach the client, and the
     /// link is closed (the client connection goes on with a new link).
     fn unsolicited(&self) -> PumpEnd {
+        // Closed before the origin can see the link end, so a request the client sends after
+        // that is never announced to this link.
+        self.expect.close();
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
         add(&self.shared.counters.upstream_errors, 1);
         self.shared.log.line(&format!(
