@@ -350,7 +350,14 @@ fn posture_fragment_schema_digests_and_compatibility() {
 
     // Unchanged → not rewritten: the watched-file fingerprint stays the same.
     let before = watched(&path);
-    std::thread::sleep(Duration::from_millis(20));
+    // Until the clock has left the recorded millisecond, so a rewrite would differ.
+    let recorded = v["generated_at"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string() <= recorded
+        && std::time::Instant::now() < deadline
+    {
+        std::hint::spin_loop();
+    }
     g(&h, &["posture"]);
     assert_eq!(watched(&path), before);
     assert_eq!(

@@ -221,11 +221,15 @@ fn host_answers_tasks_and_survives_malformed_ones() {
         assert_eq!(r["ok"], false, "{id}");
         assert!(r["error"].as_str().unwrap().contains(why), "{id}: {r}");
     }
-    // The traversal id is refused: no result anywhere outside the results directory.
-    std::thread::sleep(Duration::from_millis(300));
+    // The traversal id is refused: no result anywhere outside the results directory, once the
+    // task has been handled (moved to errors/ with the six others).
+    let errors = || std::fs::read_dir(root.join("errors")).map_or(0, Iterator::count);
+    let start = Instant::now();
+    while errors() < 7 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(!root.join("main/clawsec_results/../../etc").exists());
-    let errors: Vec<_> = std::fs::read_dir(root.join("errors")).unwrap().collect();
-    assert_eq!(errors.len(), 7, "every malformed task moved to errors/");
+    assert_eq!(errors(), 7, "every malformed task moved to errors/");
     assert!(outside.exists(), "a symlink's target is never touched");
     // A young half-written .tmp is left alone; the loop still answers.
     let young = root.join("main/clawsec_traffic/late.json.tmp");
@@ -280,7 +284,7 @@ fn concurrent_tasks_and_a_host_restarted_mid_task() {
         "later.json",
         &task("clawsec_traffic_status", "later", "alpha", json!({})),
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // Read after the host exited (stop waited for it): nobody is there to answer.
     assert!(
         !root_path.join("alpha/clawsec_results/later.json").exists(),
         "nobody answers while the host is down"

@@ -210,7 +210,7 @@ fn secrets_split_across_chunks_and_tcp_writes_are_found() {
         b"0\r\n\r\n".to_vec(),
     ];
     let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
-    let reply = raw_exchange(g.addr, &refs, Duration::from_secs(5));
+    let reply = g.exchange_in_pieces(&refs, Duration::from_secs(5));
     assert!(
         reply.starts_with(b"HTTP/1.1 200"),
         "{}",

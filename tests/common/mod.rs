@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod durable;
+pub mod live;
 pub mod raw;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -261,10 +262,31 @@ impl Guardian {
         format!("http://{}", self.addr)
     }
 
-    /// Findings written so far (waits briefly for the writer thread).
+    /// Findings of the traffic so far: read once every client connection has ended and the
+    /// writer has written what it counted (the live counters, [`live::settle`]).
     pub fn findings(&self) -> Vec<Finding> {
-        std::thread::sleep(Duration::from_millis(300));
+        live::settle(&self.home_dir());
         read_findings(&self.home_dir().join("findings.jsonl"))
+    }
+
+    /// Like [`raw_exchange`], and each piece reaches Guardian in a read of its own: the next is
+    /// sent once the daemon counted the bytes before it as read from clients.
+    pub fn exchange_in_pieces(&self, pieces: &[&[u8]], wait: Duration) -> Vec<u8> {
+        let home = self.home_dir();
+        let mut expected = live::counter(&home, "bytes_from_clients");
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        for p in pieces {
+            s.write_all(p).unwrap();
+            expected += p.len() as u64;
+            live::wait_counters(&home, "Guardian to read the piece", |c| {
+                c["bytes_from_clients"].as_u64() >= Some(expected)
+            });
+        }
+        s.set_read_timeout(Some(wait)).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        out
     }
 
     /// Stops the process (SIGTERM), waits, and hands over the home for inspection.
@@ -313,13 +335,13 @@ pub fn curl(args: &[&str]) -> (std::process::ExitStatus, Vec<u8>) {
     (out.status, out.stdout)
 }
 
-/// Sends raw bytes (in pieces, with pauses) and reads until close or timeout.
+/// Sends raw bytes (one write per piece; [`Guardian::exchange_in_pieces`] when each must reach
+/// Guardian on its own) and reads until close or timeout.
 pub fn raw_exchange(addr: SocketAddr, pieces: &[&[u8]], wait: Duration) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
     for p in pieces {
         s.write_all(p).unwrap();
-        std::thread::sleep(Duration::from_millis(5));
     }
     s.set_read_timeout(Some(wait)).unwrap();
     let mut out = Vec::new();
