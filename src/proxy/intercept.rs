@@ -1,13 +1,17 @@
 //! A CONNECT with inspection: answer 200, terminate TLS with a leaf for the CONNECT host, then
 //! serve the HTTP inside exactly like plain HTTP (same pumps, same core), with `protocol:
 //! "https"` and an upstream TLS connection that verifies the origin.
+//!
+//! The first byte inside the tunnel decides: a TLS record starts with 0x16 (handshake); any
+//! other byte is a client speaking plain HTTP through CONNECT (Node 24 tunnels `http://` URLs
+//! that way), served as plain HTTP to the CONNECT authority with `protocol: "http"`.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use guardian_parser::finding::Protocol;
 use rustls_pki_types::ServerName;
 
@@ -55,15 +59,18 @@ impl AsyncWrite for Joined {
     }
 }
 
+/// The first byte of a TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
 /// Intercepts one CONNECT to `host:port`.
 pub async fn intercept(
     shared: Arc<Shared>,
-    reader: BoxRead,
+    mut reader: BoxRead,
     writer: Arc<Mutex<BoxWrite>>,
     source: &str,
     host: &str,
     port: u16,
-    leftover: Vec<u8>,
+    mut leftover: Vec<u8>,
 ) {
     let Some(tls) = shared.tls.clone() else {
         return;
@@ -78,6 +85,23 @@ pub async fn intercept(
         .is_err()
     {
         return;
+    }
+    if leftover.is_empty() {
+        let mut first = [0u8; 1];
+        match runtime::timeout(shared.config.timeouts.header, reader.read(&mut first)).await {
+            Ok(1) => leftover.push(first[0]),
+            _ => return,
+        }
+    }
+    if leftover[0] != TLS_HANDSHAKE {
+        let client = connection::Client {
+            reader: Box::new(futures_lite::io::Cursor::new(leftover).chain(reader)),
+            writer: Arc::new(Mutex::new(writer)),
+            source: source.to_string(),
+            protocol: Protocol::Http,
+            origin: Some((host.to_string(), port)),
+        };
+        return connection::serve(shared, client).await;
     }
     let config = match tls.server_config(host) {
         Ok(c) => c,

@@ -81,6 +81,16 @@ impl OriginConn {
         }
     }
 
+    /// The next `n` body bytes, `None` if the proxy closed first.
+    pub fn read_body(&mut self, n: usize) -> Option<Vec<u8>> {
+        while self.buf.len() < n {
+            if !self.fill() {
+                return None;
+            }
+        }
+        Some(self.buf.drain(..n).collect())
+    }
+
     /// Reads until the proxy closes the connection (or 20 s pass); `true` if it closed.
     pub fn wait_close(&mut self) -> bool {
         let _ = self.stream.set_read_timeout(Some(Duration::from_secs(20)));
