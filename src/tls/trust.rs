@@ -7,13 +7,13 @@
 //! `HOME_DIR/ca/`, named by the SHA-256 of its content, so each distinct combination is written
 //! once and a process never sees another's file change under it.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::bundle::holds;
 use super::ca::CaFiles;
+use crate::atomic::write_atomic;
 use crate::config::hex;
 use crate::error::{Error, Result};
 
@@ -93,25 +93,11 @@ fn combined(files: &CaFiles, stem: &str, user_files: &[String], ca: &[u8]) -> Re
     text.extend_from_slice(ca);
     let digest = hex(&Sha256::digest(&text));
     let path = files.dir.join(format!("{stem}-{}.pem", &digest[..16]));
-    if std::fs::read(&path).is_ok_and(|old| old == text) {
+    if holds(&path, &text) {
         return Ok(path);
     }
-    let tmp = files.dir.join(format!(
-        ".{stem}-{}.{}.tmp",
-        &digest[..16],
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(&text)?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
+    write_atomic(&path, &text, 0o644)
+        .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 
@@ -196,6 +182,34 @@ mod tests {
             super::vars(&files, &nested).expect("nested")[0].1,
             files.bundle().display().to_string()
         );
+    }
+
+    #[test]
+    fn a_symlink_planted_at_a_combined_file_is_not_followed() {
+        let (d, files) = home();
+        let corp = d.path().join("corp.pem");
+        std::fs::write(&corp, "CORP\n").expect("write");
+        let c = corp.display().to_string();
+        let user = |k: &str| (k == "SSL_CERT_FILE").then(|| c.clone());
+        let vars = vars(&files, &user).expect("vars");
+        let combined = PathBuf::from(&vars[0].1);
+        let text = std::fs::read(&combined).expect("read");
+        // Plant a symlink where the same combination is written: to a victim, and to a file
+        // with the very same content (which must not be handed out either).
+        let victim = d.path().join("victim");
+        for content in [&b"keep"[..], &text[..]] {
+            std::fs::write(&victim, content).expect("write");
+            std::fs::remove_file(&combined).expect("unlink");
+            std::os::unix::fs::symlink(&victim, &combined).expect("symlink");
+            let err = super::vars(&files, &user).expect_err("a symlink is refused");
+            assert!(err.message.contains("symlink"), "{}", err.message);
+            assert_eq!(std::fs::read(&victim).expect("read"), content);
+        }
+        std::fs::remove_file(&combined).expect("unlink");
+        assert_eq!(super::vars(&files, &user).expect("again"), vars);
+        let meta = std::fs::symlink_metadata(&combined).expect("meta");
+        assert!(meta.file_type().is_file());
+        assert_eq!(std::fs::read(&combined).expect("read"), text);
     }
 
     #[test]
