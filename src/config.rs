@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use guardian_parser::authority::Authority;
 use guardian_parser::scan::{Direction, Platform, RegistryOptions, RuleSpec, Severity, ThreatType};
 use ipnet::IpNet;
 use serde_json::{json, Map, Value};
@@ -621,19 +622,13 @@ fn parse_proxy_url(s: &str) -> Result<String> {
     Ok(authority.to_ascii_lowercase())
 }
 
+/// `host:port` or `[v6]:port` with the port written out and no userinfo (the one authority
+/// parser, [`Authority::parse`], which also refuses wildcards); a registered name as
+/// `valid_host_pattern` allows.
 fn valid_authority(s: &str) -> bool {
-    let Some((host, port)) = s.rsplit_once(':') else {
-        return false;
-    };
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    port.parse::<u16>().is_ok_and(|p| p > 0)
-        && !host.is_empty()
-        && valid_host_pattern(host)
-        && !host.starts_with("*.")
-        || host.parse::<std::net::Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok()
+    Authority::parse(s, 0).is_ok_and(|a| {
+        a.explicit_port && !a.had_userinfo && (a.host.contains(':') || valid_host_pattern(&a.host))
+    })
 }
 
 fn valid_host_pattern(h: &str) -> bool {
@@ -722,4 +717,59 @@ impl Config {
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(v: Value) -> Result<Config> {
+        from_json(v.as_object().expect("object"))
+    }
+
+    #[test]
+    fn authority_keys_go_through_the_one_parser() {
+        let c = config(
+            json!({"resolve": {"API.example.com:443": "127.0.0.1:8443", "[::1]:80": "127.0.0.1:80"},
+            "upstream_proxy": "http://Parent.internal:3128"}),
+        )
+        .expect("valid");
+        assert!(
+            c.resolve.contains_key("api.example.com:443") && c.resolve.contains_key("[::1]:80")
+        );
+        assert_eq!(c.upstream_proxy.as_deref(), Some("parent.internal:3128"));
+        for key in [
+            "",
+            "[::1",
+            "host:99999",
+            "a@b@c:80",
+            "u@host:80",
+            "a b:80",
+            "host",
+            "::1:80",
+            "*.x.com:443",
+            "host:0",
+        ] {
+            let e = config(json!({"resolve": {key: "127.0.0.1:1"}})).expect_err(key);
+            assert!(
+                e.message.contains("resolve") && e.message.contains("must be host:port"),
+                "{key:?}: {}",
+                e.message
+            );
+        }
+        for url in [
+            "http://",
+            "http://[::1",
+            "http://host:99999",
+            "http://a@b@c:80",
+            "http://a b:80",
+        ] {
+            let e = config(json!({"upstream_proxy": url})).expect_err(url);
+            assert!(
+                e.message.contains("upstream_proxy"),
+                "{url:?}: {}",
+                e.message
+            );
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! every buffer is bounded by a named limit. It is what the proxy, `guardian scan`,
 //! `guardian bench`, the criterion benches and the fuzz targets all drive.
 //!
+//! - [`authority`]: the one parser of `host[:port]` / `[v6]:port` authorities.
 //! - [`framing`]: HTTP/1.1 message framing (on `httparse`) for requests and responses.
 //! - [`decode`]: content-encoding (gzip, deflate, br) and text normalisation (percent, JSON).
 //! - [`scan`]: rule table, literal prefilter, regex confirmation, streaming across chunks.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod authority;
 pub mod decode;
 pub mod finding;
 pub mod framing;

@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use guardian_parser::authority::Authority;
 use guardian_parser::framing::{Event, Framer, RequestKind, Role};
 
 use super::runtime::{self, TcpStream};
@@ -59,33 +60,12 @@ impl fmt::Display for UpstreamError {
     }
 }
 
-/// Splits `host:port`, `[v6]:port` or `host` (with `default_port`), lower-cased.
+/// Splits `host:port`, `[v6]:port` or `host` (with `default_port`), lower-cased, userinfo
+/// dropped; `None` for anything else ([`Authority::parse`] says why).
 pub fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
-    let authority = authority
-        .rsplit('@')
-        .next()
-        .unwrap_or(authority)
-        .to_ascii_lowercase();
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (h, tail) = rest.split_once(']')?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if tail.is_empty() => default_port,
-            None => return None,
-        };
-        (h.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().ok()?),
-            None => (authority.clone(), default_port),
-        }
-    };
-    let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
-        && port > 0;
-    valid.then_some((host, port))
+    Authority::parse(authority, default_port)
+        .ok()
+        .map(|a| (a.host, a.port))
 }
 
 /// Formats `host:port` (brackets for IPv6).
@@ -174,6 +154,34 @@ pub async fn tunnel(
                 )));
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_authority;
+
+    #[test]
+    fn routing_splits_through_the_one_authority_parser() {
+        assert_eq!(
+            split_authority("User@Example.com", 80),
+            Some(("example.com".into(), 80))
+        );
+        assert_eq!(
+            split_authority("[::1]:8443", 443),
+            Some(("::1".into(), 8443))
+        );
+        for hostile in [
+            "",
+            "[::1",
+            "host:99999",
+            "a@b@c",
+            "a b:80",
+            "::1:443",
+            "host:0",
+        ] {
+            assert_eq!(split_authority(hostile, 80), None, "{hostile:?}");
         }
     }
 }

@@ -199,17 +199,9 @@ fn strip_scheme(t: &[u8]) -> &[u8] {
     t
 }
 
-/// The host part of `host:port` / `[v6]:port`, lower-cased, trailing dot removed.
-pub fn host_of(dest: &str) -> String {
-    let host = if let Some(rest) = dest.strip_prefix('[') {
-        rest.split(']').next().unwrap_or(rest)
-    } else {
-        dest.rsplit_once(':')
-            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(dest, |(h, _)| h)
-    };
-    host.trim_end_matches('.').to_ascii_lowercase()
-}
+/// The host part of `host:port` / `[v6]:port`, lower-cased, trailing dot removed: the one
+/// authority parser's ([`crate::authority::host_of`]).
+pub use crate::authority::host_of;
 
 /// Whether `host` is `pattern` or, for `*.domain`, a subdomain of it.
 pub fn host_matches(pattern: &str, host: &str) -> bool {
