@@ -284,3 +284,26 @@ fn start_err_is_private() {
     let meta = std::fs::metadata(home.join("start.err")).unwrap();
     assert_eq!(meta.mode() & 0o777, 0o600);
 }
+
+#[test]
+fn sigterm_right_after_the_listening_line_is_a_clean_stop() {
+    // The handlers were installed only after the daemon printed where it listens: a SIGTERM in
+    // between took the default action (killed, no cleanup, queued findings lost, state.json
+    // left). A supervisor that stops what it just started hits exactly that window.
+    for attempt in 1..=5 {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("g");
+        let config = config_for(&home, serde_json::json!({}));
+        let (mut child, _) = serve(&home, &config, Stdio::null());
+        assert_eq!(terminate(&mut child), Some(0), "attempt {attempt}: exit 0");
+        assert!(
+            !home.join("state.json").exists(),
+            "attempt {attempt}: state.json is removed"
+        );
+        let log = std::fs::read_to_string(home.join("guardian.log")).unwrap_or_default();
+        assert!(
+            log.contains("SIGTERM: stopping"),
+            "attempt {attempt}: {log}"
+        );
+    }
+}

@@ -37,6 +37,7 @@ pub fn run(config: Config, home: Home, ipc_root: Option<PathBuf>) -> Result<u8> 
         );
         return Ok(EXIT_ALREADY_RUNNING);
     };
+    let termination = Termination::install()?;
     let posture_path = posture::output_path(&home.dir, config.platform, &process_env)?;
     let listen = config.listen;
     let service = Service::bind(config, &home, listen, true)?;
@@ -94,13 +95,13 @@ pub fn run(config: Config, home: Home, ipc_root: Option<PathBuf>) -> Result<u8> 
         let stopping = stopping.clone();
         std::thread::spawn(move || service.run(&stopping))
     });
-    let signal = wait_for_termination(|| {
+    let signal = termination.wait(|| {
         shared.log.reopen();
         shared.findings.reopen();
         shared
             .log
             .line("SIGHUP: reopening findings.jsonl and guardian.log");
-    })?;
+    });
     stopping.store(true, Ordering::Release);
     let _ = refresher.join();
     if let Some(ipc) = ipc {
@@ -160,17 +161,31 @@ fn refresh(
     }
 }
 
-/// Blocks until SIGTERM or SIGINT and returns its name; calls `on_hup` at every SIGHUP.
-pub fn wait_for_termination(mut on_hup: impl FnMut()) -> Result<&'static str> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .map_err(|e| Error::runtime(format!("cannot install signal handlers: {e}")))?;
-    for sig in signals.forever() {
-        match sig {
-            SIGHUP => on_hup(),
-            SIGINT => return Ok("SIGINT"),
-            _ => return Ok("SIGTERM"),
-        }
+/// SIGTERM, SIGINT and SIGHUP, caught from the moment this is installed: installed before the
+/// daemon says it is listening, so a signal sent right after that line is never the default
+/// action (an exit without cleanup, losing queued findings and leaving `state.json`).
+pub struct Termination(signal_hook::iterator::Signals);
+
+impl Termination {
+    /// Installs the handlers.
+    pub fn install() -> Result<Termination> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+            .map(Termination)
+            .map_err(|e| Error::runtime(format!("cannot install signal handlers: {e}")))
     }
-    Ok("SIGTERM")
+
+    /// Blocks until SIGTERM or SIGINT (also one that came before this call) and returns its
+    /// name; calls `on_hup` at every SIGHUP.
+    pub fn wait(mut self, mut on_hup: impl FnMut()) -> &'static str {
+        use signal_hook::consts::{SIGHUP, SIGINT};
+        for sig in self.0.forever() {
+            match sig {
+                SIGHUP => on_hup(),
+                SIGINT => return "SIGINT",
+                _ => return "SIGTERM",
+            }
+        }
+        "SIGTERM"
+    }
 }
