@@ -12,8 +12,8 @@ use guardian_parser::finding::Protocol;
 use rustls_pki_types::ServerName;
 
 use crate::counters::add;
-use crate::proxy::runtime::{self, Mutex};
 use crate::proxy::{connection, BoxRead, BoxWrite, Shared};
+use crate::runtime;
 
 /// The client's halves joined again (bytes already read first), for the TLS acceptor.
 struct Joined {
@@ -59,7 +59,7 @@ impl AsyncWrite for Joined {
 pub async fn intercept(
     shared: Arc<Shared>,
     reader: BoxRead,
-    writer: Arc<Mutex<BoxWrite>>,
+    writer: BoxWrite,
     source: &str,
     host: &str,
     port: u16,
@@ -68,10 +68,7 @@ pub async fn intercept(
     let Some(tls) = shared.tls.clone() else {
         return;
     };
-    let mut writer = std::mem::replace(
-        &mut *writer.lock().await,
-        Box::new(futures_lite::io::sink()),
-    );
+    let mut writer = writer;
     if writer
         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
         .await
@@ -106,7 +103,7 @@ pub async fn intercept(
     let (r, w) = futures_lite::io::split(stream);
     let client = connection::Client {
         reader: Box::new(r),
-        writer: Arc::new(Mutex::new(Box::new(w) as BoxWrite)),
+        writer: Box::new(w),
         source: source.to_string(),
         protocol: Protocol::Https,
         origin: Some((host.to_string(), port)),

@@ -8,8 +8,9 @@ use std::time::Duration;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use guardian_parser::framing::{Event, Framer, RequestKind, Role};
 
-use super::runtime::{self, TcpStream};
 use super::Shared;
+use crate::runtime::{self, TcpStream};
+pub use guardian_parser::session::route::{authority, split_authority};
 
 /// Why an upstream could not be used.
 #[derive(Debug)]
@@ -56,44 +57,6 @@ impl fmt::Display for UpstreamError {
                 write!(f, "parent proxy {who} refused CONNECT with status {status}")
             }
         }
-    }
-}
-
-/// Splits `host:port`, `[v6]:port` or `host` (with `default_port`), lower-cased.
-pub fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
-    let authority = authority
-        .rsplit('@')
-        .next()
-        .unwrap_or(authority)
-        .to_ascii_lowercase();
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (h, tail) = rest.split_once(']')?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if tail.is_empty() => default_port,
-            None => return None,
-        };
-        (h.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().ok()?),
-            None => (authority.clone(), default_port),
-        }
-    };
-    let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
-        && port > 0;
-    valid.then_some((host, port))
-}
-
-/// Formats `host:port` (brackets for IPv6).
-pub fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 
