@@ -1,6 +1,6 @@
 //! Guardian's binary crate: the I/O shell around `guardian-parser` — configuration, home
-//! directory, command line, reports and benchmarks. Runtime calls live behind `futures-io`
-//! traits in `proxy/`, so the async runtime is one module's concern.
+//! directory, command line, reports and benchmarks. Every async-std call lives in `runtime`;
+//! the rest sees `futures-io` traits, so the async runtime is one module's concern.
 #![forbid(unsafe_code)]
 
 pub mod atomic;
@@ -16,5 +16,6 @@ pub mod loopback;
 pub mod nanoclaw;
 pub mod proxy;
 pub mod report;
+pub mod runtime;
 pub mod service;
 pub mod tls;

@@ -11,6 +11,7 @@
 //! - [`scan`]: rule table, literal prefilter, regex confirmation, streaming across chunks.
 //! - [`inspect`]: per-direction inspection of a connection: framing → decode → scan → detections.
 //! - [`finding`]: the finding record, snippet redaction and dedup.
+//! - [`session`]: one proxy client connection as a state machine (bytes and time in, actions out).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod finding;
 pub mod framing;
 pub mod inspect;
 pub mod scan;
+pub mod session;
 pub mod verify;
 
 pub(crate) use framing::{tokens as framing_tokens, trim as framing_trim};

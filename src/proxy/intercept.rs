@@ -16,8 +16,8 @@ use guardian_parser::finding::Protocol;
 use rustls_pki_types::ServerName;
 
 use crate::counters::add;
-use crate::proxy::runtime::{self, Mutex};
 use crate::proxy::{connection, BoxRead, BoxWrite, Shared};
+use crate::runtime;
 
 /// The client's halves joined again (bytes already read first), for the TLS acceptor.
 struct Joined {
@@ -66,7 +66,7 @@ const TLS_HANDSHAKE: u8 = 0x16;
 pub async fn intercept(
     shared: Arc<Shared>,
     mut reader: BoxRead,
-    writer: Arc<Mutex<BoxWrite>>,
+    writer: BoxWrite,
     source: &str,
     host: &str,
     port: u16,
@@ -75,10 +75,7 @@ pub async fn intercept(
     let Some(tls) = shared.tls.clone() else {
         return;
     };
-    let mut writer = std::mem::replace(
-        &mut *writer.lock().await,
-        Box::new(futures_lite::io::sink()),
-    );
+    let mut writer = writer;
     if writer
         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
         .await
@@ -96,7 +93,7 @@ pub async fn intercept(
     if leftover[0] != TLS_HANDSHAKE {
         let client = connection::Client {
             reader: Box::new(futures_lite::io::Cursor::new(leftover).chain(reader)),
-            writer: Arc::new(Mutex::new(writer)),
+            writer,
             source: source.to_string(),
             protocol: Protocol::Http,
             origin: Some((host.to_string(), port)),
@@ -130,7 +127,7 @@ pub async fn intercept(
     let (r, w) = futures_lite::io::split(stream);
     let client = connection::Client {
         reader: Box::new(r),
-        writer: Arc::new(Mutex::new(Box::new(w) as BoxWrite)),
+        writer: Box::new(w),
         source: source.to_string(),
         protocol: Protocol::Https,
         origin: Some((host.to_string(), port)),

@@ -1,15 +1,18 @@
-//! The forward proxy (SPEC §8): accept loop, client side, response pump, upstream links, HTTPS
-//! interception glue (`intercept`: TLS towards the client and the origin, built from `tls`) and
-//! tunnels. Bytes only move in `connection`, `response` and `tunnel`; the async runtime is
-//! confined to `runtime`.
+//! The forward proxy (SPEC §8), the I/O shell around `guardian_parser::session`: accept loop,
+//! the per-connection loop (`connection`), upstream sockets and waiting (`links`), connecting
+//! (`upstream`), HTTPS interception glue (`intercept`: TLS towards the client and the origin,
+//! built from `tls`), blind tunnels (`tunnel`) and the upgrade relay (`upgrade`). The async
+//! runtime is confined to `crate::runtime`.
 
 pub mod connection;
-pub mod head;
 pub mod intercept;
-pub mod response;
-pub mod runtime;
+pub mod links;
 pub mod tunnel;
+pub mod upgrade;
 pub mod upstream;
+
+/// The runtime moved to [`crate::runtime`]; this path stays for existing callers.
+pub use crate::runtime;
 
 /// The counters moved to [`crate::counters`]; this path stays for existing callers.
 pub use crate::counters;
@@ -26,17 +29,15 @@ use crate::config::Config;
 use crate::counters::{add, dec, Counters};
 use crate::report::findings::FindingSink;
 use crate::report::log::Log;
-use runtime::{Mutex, TcpListener};
+use crate::runtime::TcpListener;
 
 /// A boxed reader half of a connection.
 pub type BoxRead = Box<dyn futures_lite::AsyncRead + Send + Sync + Unpin>;
 /// A boxed writer half of a connection.
 pub type BoxWrite = Box<dyn futures_lite::AsyncWrite + Send + Sync + Unpin>;
 
-/// Bytes read per socket read.
-pub const READ_BUF: usize = 64 * 1024;
-/// Requests announced to one upstream link before the client side waits.
-pub const MAX_PIPELINE: usize = 64;
+/// Bytes read per socket read while data streams.
+pub use links::READ_BUF;
 
 /// What every connection shares.
 pub struct Shared {
@@ -116,7 +117,7 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         runtime::spawn(async move {
             let client = connection::Client {
                 reader: Box::new(stream.clone()),
-                writer: Arc::new(Mutex::new(Box::new(stream) as BoxWrite)),
+                writer: Box::new(stream),
                 source: peer.ip().to_string(),
                 protocol: Protocol::Http,
                 origin: None,

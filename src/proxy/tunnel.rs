@@ -6,17 +6,20 @@ use std::sync::Arc;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
+use guardian_parser::session::rewrite;
+
 use super::connection::write_flush;
-use super::runtime::{self, Mutex};
+use super::links::READ_BUF;
 use super::upstream;
-use super::{head, BoxRead, BoxWrite, Shared, READ_BUF};
+use super::{BoxRead, BoxWrite, Shared};
 use crate::counters::add;
+use crate::runtime;
 
 /// Opens a tunnel for a CONNECT request and relays it.
 pub async fn open(
     shared: Arc<Shared>,
     client_reader: BoxRead,
-    client_writer: Arc<Mutex<BoxWrite>>,
+    client_writer: BoxWrite,
     source: &str,
     host: &str,
     port: u16,
@@ -31,11 +34,8 @@ pub async fn open(
                 .log
                 .line(&format!("CONNECT {dest} from {source}: {e}"));
             let (status, reason) = e.status();
-            let mut w = client_writer.lock().await;
-            let _ = w
-                .write_all(&head::synthetic(status, reason, &e.to_string()))
-                .await;
-            let _ = w.flush().await;
+            let mut w = client_writer;
+            let _ = write_flush(&mut w, &rewrite::synthetic(status, reason, &e.to_string())).await;
             let _ = w.close().await;
             return;
         }
@@ -44,19 +44,19 @@ pub async fn open(
     shared
         .log
         .line(&format!("tunnel {source} -> {dest} (not inspected)"));
-    let mut client_w = client_writer.lock().await;
+    let mut client_w = client_writer;
     let mut upstream_w: BoxWrite = Box::new(stream.clone());
     let established = b"HTTP/1.1 200 Connection established\r\n\r\n";
     let mut hello = established.to_vec();
     hello.extend_from_slice(&from_parent);
-    if write_flush(&mut *client_w, &hello).await.is_err()
+    if write_flush(&mut client_w, &hello).await.is_err()
         || write_flush(&mut upstream_w, &leftover).await.is_err()
     {
         return;
     }
     let upstream_r: BoxRead = Box::new(stream);
     let up = copy_until_idle(&shared, client_reader, &mut upstream_w);
-    let down = copy_until_idle(&shared, upstream_r, &mut *client_w);
+    let down = copy_until_idle(&shared, upstream_r, &mut client_w);
     futures_lite::future::zip(up, down).await;
 }
 

@@ -6,11 +6,11 @@ use std::io;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use guardian_parser::authority::Authority;
 use guardian_parser::framing::{Event, Framer, RequestKind, Role};
 
-use super::runtime::{self, TcpStream};
 use super::Shared;
+use crate::runtime::{self, TcpStream};
+pub use guardian_parser::session::route::{authority, split_authority};
 
 /// Why an upstream could not be used.
 #[derive(Debug)]
@@ -57,23 +57,6 @@ impl fmt::Display for UpstreamError {
                 write!(f, "parent proxy {who} refused CONNECT with status {status}")
             }
         }
-    }
-}
-
-/// Splits `host:port`, `[v6]:port` or `host` (with `default_port`), lower-cased, userinfo
-/// dropped; `None` for anything else ([`Authority::parse`] says why).
-pub fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
-    Authority::parse(authority, default_port)
-        .ok()
-        .map(|a| (a.host, a.port))
-}
-
-/// Formats `host:port` (brackets for IPv6).
-pub fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 

@@ -1,7 +1,7 @@
 //! Head rewriting for forwarding (RFC 9110 §7.6.1): hop-by-hop fields are removed, every other
 //! header line is copied byte for byte, bodies are never touched.
 
-use guardian_parser::framing::Head;
+use crate::framing::Head;
 
 /// Fields that only concern one hop.
 const HOP_BY_HOP: &[&[u8]] = &[

@@ -1,0 +1,232 @@
+//! The shell's side of upstream links and of waiting: the sockets behind the session's
+//! [`LinkId`]s, opening them (plain, through the parent proxy, or TLS to the origin), and one
+//! wait over the client, every readable link and the session's next timeout.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use futures_lite::AsyncRead;
+use guardian_parser::finding::Protocol;
+use guardian_parser::session::{ConnectFailure, LinkId, Session};
+
+use super::{upstream, BoxRead, BoxWrite, Shared};
+use crate::counters::add;
+use crate::runtime::{self, TcpStream};
+
+/// Bytes read per read while a connection is busy.
+pub const READ_BUF: usize = 64 * 1024;
+/// Bytes read per read while a connection waits (buffers shrink back to this when idle).
+pub const IDLE_BUF: usize = 4 * 1024;
+
+/// A read buffer that grows while data streams and shrinks when the connection is idle.
+pub struct ReadBuf(Vec<u8>);
+
+impl ReadBuf {
+    /// A small buffer.
+    pub fn new() -> Self {
+        ReadBuf(vec![0; IDLE_BUF])
+    }
+
+    /// The bytes to read into.
+    pub fn space(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// The first `n` bytes read.
+    pub fn filled(&self, n: usize) -> &[u8] {
+        &self.0[..n]
+    }
+
+    /// A read filled the buffer: the next one gets a large one.
+    pub fn grow_if_full(&mut self, n: usize) {
+        if n == self.0.len() && n < READ_BUF {
+            self.0 = vec![0; READ_BUF];
+        }
+    }
+
+    /// Back to the small size (the connection went idle).
+    pub fn shrink(&mut self) {
+        if self.0.len() > IDLE_BUF {
+            self.0 = vec![0; IDLE_BUF];
+        }
+    }
+}
+
+impl Default for ReadBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One open upstream link.
+pub struct LinkIo {
+    /// Link → Guardian.
+    pub reader: BoxRead,
+    /// Guardian → link.
+    pub writer: BoxWrite,
+    /// The TCP socket under both, to close the link at once.
+    pub socket: TcpStream,
+    /// Its read buffer.
+    pub buf: ReadBuf,
+}
+
+/// Every open link of one client connection.
+#[derive(Default)]
+pub struct Links(HashMap<LinkId, LinkIo>);
+
+impl Links {
+    /// Adds an opened link.
+    pub fn insert(&mut self, id: LinkId, io: LinkIo) {
+        self.0.insert(id, io);
+    }
+
+    /// The link, if open.
+    pub fn get_mut(&mut self, id: LinkId) -> Option<&mut LinkIo> {
+        self.0.get_mut(&id)
+    }
+
+    /// Takes a link out (for an upgrade relay).
+    pub fn take(&mut self, id: LinkId) -> Option<LinkIo> {
+        self.0.remove(&id)
+    }
+
+    /// Closes a link now.
+    pub fn close(&mut self, id: LinkId) {
+        if let Some(io) = self.0.remove(&id) {
+            let _ = io.socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Closes every link.
+    pub fn close_all(&mut self) {
+        for (_, io) in self.0.drain() {
+            let _ = io.socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Shrinks every link's buffer (the connection is idle).
+    pub fn shrink(&mut self) {
+        for io in self.0.values_mut() {
+            io.buf.shrink();
+        }
+    }
+}
+
+/// Opens a link for requests to `host:port`: TLS to the origin inside an intercepted tunnel,
+/// else TCP to the origin or the parent proxy. Failures are counted and logged here.
+pub async fn open(
+    shared: &Shared,
+    protocol: Protocol,
+    host: &str,
+    port: u16,
+) -> Result<LinkIo, ConnectFailure> {
+    if protocol == Protocol::Https {
+        return match super::intercept::connect_origin(shared, host, port).await {
+            Ok((reader, writer, socket)) => Ok(LinkIo {
+                reader,
+                writer,
+                socket,
+                buf: ReadBuf::new(),
+            }),
+            Err(reason) => {
+                add(&shared.counters.tls_upstream_failures, 1);
+                shared.log.line(&reason);
+                Err(ConnectFailure {
+                    status: 502,
+                    reason: "Bad Gateway",
+                    text: reason,
+                })
+            }
+        };
+    }
+    match upstream::connect(shared, host, port).await {
+        Ok(stream) => Ok(LinkIo {
+            reader: Box::new(stream.clone()),
+            writer: Box::new(stream.clone()),
+            socket: stream,
+            buf: ReadBuf::new(),
+        }),
+        Err(e) => {
+            e.count(&shared.counters);
+            shared.log.line(&e.to_string());
+            let (status, reason) = e.status();
+            Err(ConnectFailure {
+                status,
+                reason,
+                text: e.to_string(),
+            })
+        }
+    }
+}
+
+/// What ended a wait.
+pub enum Wake {
+    /// The client read returned.
+    Client(std::io::Result<usize>),
+    /// A link read returned.
+    Link(LinkId, std::io::Result<usize>),
+    /// The session's timeout is due.
+    Timer,
+}
+
+/// The timer of one connection, kept while the session's deadline does not move earlier (a
+/// timer that fires early costs one `handle_timeout` that does nothing).
+#[derive(Default)]
+pub struct Timer {
+    armed: Option<(Instant, Sleep)>,
+}
+
+/// A pending sleep of the runtime.
+type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Timer {
+    fn arm(&mut self, deadline: Option<Instant>) {
+        let Some(deadline) = deadline else {
+            self.armed = None;
+            return;
+        };
+        if self.armed.as_ref().is_some_and(|(at, _)| *at <= deadline) {
+            return;
+        }
+        let wait = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(1);
+        self.armed = Some((deadline, Box::pin(runtime::sleep(wait))));
+    }
+}
+
+/// Waits until the client (if the session wants its bytes), a readable link, or the timer is
+/// ready.
+pub async fn wait(
+    session: &Session,
+    client: &mut BoxRead,
+    client_buf: &mut ReadBuf,
+    links: &mut Links,
+    timer: &mut Timer,
+) -> Wake {
+    timer.arm(session.poll_timeout());
+    let want_client = session.wants_client();
+    futures_lite::future::poll_fn(|cx| {
+        if want_client {
+            if let Poll::Ready(r) = Pin::new(&mut *client).poll_read(cx, client_buf.space()) {
+                return Poll::Ready(Wake::Client(r));
+            }
+        }
+        for id in session.readable_links() {
+            if let Some(io) = links.0.get_mut(&id) {
+                if let Poll::Ready(r) = Pin::new(&mut io.reader).poll_read(cx, io.buf.space()) {
+                    return Poll::Ready(Wake::Link(id, r));
+                }
+            }
+        }
+        if let Some((_, sleep)) = &mut timer.armed {
+            if sleep.as_mut().poll(cx).is_ready() {
+                timer.armed = None;
+                return Poll::Ready(Wake::Timer);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
