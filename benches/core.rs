@@ -44,18 +44,36 @@ fn adversarial() -> Vec<(&'static str, Vec<u8>)> {
         );
     }
     chunk_lines.extend_from_slice(b"0\r\n\r\n");
+    let mut json_sse = Vec::new();
+    while json_sse.len() < 4 * MB {
+        let c = b"abcdefghijklmnopqrstuvwxyz"[rng.below(26)] as char;
+        json_sse.extend_from_slice(
+            format!("data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n").as_bytes(),
+        );
+    }
     vec![
         ("sk-sk-sk", b"sk-".repeat(4 * MB / 3)),
         ("AKIA-repeated", b"AKIA".repeat(MB)),
         ("rm-rm-rm", b"rm -rf ./a ".repeat(MB / 4)),
         ("base64", base64.into_bytes()),
         ("chunk-size-lines", chunk_lines),
+        ("tiny-sse-events", b"data: x\n\n".repeat(4 * MB / 9)),
+        ("json-sse-1-char-deltas", json_sse),
     ]
 }
 
-fn as_body(body: &[u8]) -> Vec<u8> {
+/// The media type adversarial bodies are sent as: SSE for the event streams.
+fn content_type(name: &str) -> &'static str {
+    if name.contains("sse") {
+        "text/event-stream"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+fn as_body(body: &[u8], content_type: &str) -> Vec<u8> {
     let mut m = format!(
-        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -63,10 +81,38 @@ fn as_body(body: &[u8]) -> Vec<u8> {
     m
 }
 
-fn as_response(body: &[u8]) -> Vec<u8> {
-    let mut m = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+fn as_response(body: &[u8], content_type: &str) -> Vec<u8> {
+    let mut m = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     m.extend_from_slice(body);
     m
+}
+
+/// The same messages with the streamed media types relabelled `text/plain` (same length, so
+/// framing is unchanged): the bytes are then scanned as they are, without the SSE and NDJSON
+/// views, which is what the views cost is measured against.
+fn without_stream_views(stream: &[u8]) -> Vec<u8> {
+    let mut out = stream.to_vec();
+    for (from, to) in [
+        (
+            &b"Content-Type: text/event-stream\r\n"[..],
+            &b"Content-Type: text/plain.......\r\n"[..],
+        ),
+        (
+            b"Content-Type: application/x-ndjson\r\n",
+            b"Content-Type: text/plain..........\r\n",
+        ),
+    ] {
+        let mut at = 0;
+        while let Some(i) = out[at..].windows(from.len()).position(|w| w == from) {
+            out[at + i..at + i + from.len()].copy_from_slice(to);
+            at += i + from.len();
+        }
+    }
+    out
 }
 
 /// One unanchored alternation of every built-in regex: what a naive scanner would run.
@@ -88,6 +134,7 @@ fn bench_core(c: &mut Criterion) {
     let (requests, responses) = benign();
     let dense = secret_dense();
     let baseline = alternation();
+    let plain_responses = without_stream_views(&responses);
 
     let mut g = c.benchmark_group("benign-mixed");
     g.sample_size(10);
@@ -147,6 +194,28 @@ fn bench_core(c: &mut Criterion) {
     });
     g.finish();
 
+    // The SSE and NDJSON views' cost: the inbound half of the same traffic with and without.
+    let mut g = c.benchmark_group("views");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(responses.len() as u64));
+    g.bench_function("inspect, streams without views (text/plain)", |b| {
+        b.iter(|| {
+            let z = run_stream(&registry, Direction::Inbound, &plain_responses, MB as u64)
+                .detections
+                .len();
+            black_box(z)
+        })
+    });
+    g.bench_function("inspect, responses with views", |b| {
+        b.iter(|| {
+            let z = run_stream(&registry, Direction::Inbound, &responses, MB as u64)
+                .detections
+                .len();
+            black_box(z)
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("decode");
     g.sample_size(10);
     let text: Vec<u8> = responses.iter().copied().take(8 * MB).collect();
@@ -199,7 +268,10 @@ fn bench_core(c: &mut Criterion) {
             );
             (body, response.into_bytes())
         } else {
-            (as_body(&body), as_response(&body))
+            (
+                as_body(&body, content_type(name)),
+                as_response(&body, content_type(name)),
+            )
         };
         g.throughput(Throughput::Bytes((request.len() + response.len()) as u64));
         g.bench_function(name, |b| {

@@ -68,11 +68,91 @@ impl StreamKey {
     }
 }
 
+/// [`for_each_delta`] for the events of one stream, which skips parsing an event that repeats
+/// the previous one around its single text delta.
+///
+/// Streamed replies send one event per few characters, and the events of a stream differ only
+/// in that text (`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta",
+/// "text":"…"}}`). When an event gave exactly one delta, read verbatim from a JSON string
+/// without escapes, that event is kept as a template. A next event with the same bytes before
+/// and after that string, and between them only characters a JSON string holds unescaped (no
+/// `"`, no backslash, no control character; valid UTF-8), is the same JSON document with
+/// another value for that one string: its tokens are the template's, so it parses, and it
+/// gives the same delta with the new text, since no provider rule looks at the value of a
+/// delta's text (the one string whose value decides the shape, the top-level `type`, is never
+/// a template's delta). Anything else is parsed in full.
+#[derive(Debug, Default)]
+pub struct DeltaParser {
+    /// The last event, when it is a template.
+    template: Vec<u8>,
+    /// Where its delta's text lies in it, and its stream; `None`: no template.
+    delta: Option<(usize, usize, StreamKey)>,
+}
+
+impl DeltaParser {
+    /// A parser with no template yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls `out(stream, text)` for each text delta in one event's data, as
+    /// [`for_each_delta`] does.
+    pub fn for_each_delta(&mut self, data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
+        if let Some((start, end, key)) = self.delta {
+            let suffix = &self.template[end..];
+            if data.len() >= start + suffix.len()
+                && data[..start] == self.template[..start]
+                && data.ends_with(suffix)
+            {
+                let text = &data[start..data.len() - suffix.len()];
+                if !text.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+                    if let Ok(text) = std::str::from_utf8(text) {
+                        if !text.is_empty() {
+                            out(key, text);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.delta = None;
+        let mut deltas = 0;
+        let mut only = None;
+        let top_type = for_each_delta_in(data, &mut |key, text| {
+            deltas += 1;
+            only = Some((key, text.as_ptr() as usize, text.len()));
+            out(key, text)
+        });
+        let (Some((key, at, len)), 1) = (only, deltas) else {
+            return;
+        };
+        // The text must be borrowed from the event (a string without escapes), quoted, not
+        // empty, and not the top-level `type`.
+        let Some(start) = at.checked_sub(data.as_ptr() as usize) else {
+            return;
+        };
+        let end = start + len;
+        let quoted = start > 0 && end < data.len() && data[start - 1] == b'"' && data[end] == b'"';
+        if len == 0 || !quoted || top_type == Some(at) {
+            return;
+        }
+        self.template.clear();
+        self.template.extend_from_slice(data);
+        self.delta = Some((start, end, key));
+    }
+}
+
 /// Calls `out(stream, text)` for each text delta in one event's data.
 pub fn for_each_delta(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
+    for_each_delta_in(data, out);
+}
+
+/// [`for_each_delta`]; returns the address of the top-level `type` string when the event is a
+/// JSON object that has one.
+fn for_each_delta_in(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) -> Option<usize> {
     let generic = StreamKey::new(StreamKind::Generic, 0, 0);
     if data == b"[DONE]" {
-        return;
+        return None;
     }
     let first = data.iter().find(|b| !b.is_ascii_whitespace());
     if !matches!(first, Some(b'{' | b'[' | b'"')) {
@@ -81,18 +161,21 @@ pub fn for_each_delta(data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
                 out(generic, text);
             }
         }
-        return;
+        return None;
     }
     match serde_json::from_slice::<Value<'_>>(data) {
         Ok(value) => {
             if !provider_deltas(&value, out) {
                 strings(&value, &mut |s| out(generic, s), 0);
             }
+            let top_type = value.get("type").and_then(Value::as_str);
+            top_type.map(|t| t.as_ptr() as usize)
         }
         Err(_) => {
             if let Ok(text) = std::str::from_utf8(data) {
                 out(generic, text);
             }
+            None
         }
     }
 }
@@ -404,6 +487,70 @@ mod tests {
         assert_eq!(v.get("index").and_then(Value::as_u64), None);
         assert_eq!(v.get("n").and_then(Value::as_u64), Some(7));
         assert_eq!(v.get("f").and_then(Value::as_u64), None);
+    }
+
+    /// Each event through one [`DeltaParser`] gives what it gives parsed alone.
+    fn same_as_parsing_each_event(events: &[String]) {
+        let mut parser = DeltaParser::new();
+        for event in events {
+            let mut got = Vec::new();
+            parser.for_each_delta(event.as_bytes(), &mut |k, t| got.push((k, t.to_string())));
+            assert_eq!(got, deltas(event), "{event:?} after {events:?}");
+        }
+    }
+
+    const SHAPES: &[&str] = &[
+        r#"{"choices":[{"index":0,"delta":{"content":"T"}}]}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"T"}}"#,
+        r#"{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"T"}"#,
+        r#"{"model":"m","message":{"role":"assistant","content":"T"},"done":false}"#,
+        r#"{"type":"T"}"#,
+        r#"{"delta":"T"}"#,
+        r#"{"type":"T","delta":"x"}"#,
+        r#""T""#,
+        "T",
+        r#"{"a":"T","a":"T"}"#,
+    ];
+
+    #[test]
+    fn templates_give_what_a_full_parse_gives() {
+        let texts = [
+            "rm -rf /",
+            "content_block_delta",
+            "x",
+            "ping",
+            "y",
+            "response.x.delta",
+            "",
+            "a\\\"b",
+            "é ü",
+            "\\u0041",
+            "x\ny",
+            "content_block_delta",
+            "response.x.delta",
+            "[DONE]",
+            "\"",
+            "x\u{1}",
+            "\\",
+        ];
+        for shape in SHAPES {
+            let events: Vec<String> = texts.iter().map(|t| shape.replace('T', t)).collect();
+            same_as_parsing_each_event(&events);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_sequence_of_events_gives_what_full_parses_give(
+            events in proptest::collection::vec(
+                (0..SHAPES.len(), "[a-c \"\\\\\\n\u{1}\u{e9}.{}:,\\[\\]]{0,5}"),
+                1..12,
+            ),
+        ) {
+            let events: Vec<String> =
+                events.iter().map(|(shape, text)| SHAPES[*shape].replace('T', text)).collect();
+            same_as_parsing_each_event(&events);
+        }
     }
 
     #[test]

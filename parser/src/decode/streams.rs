@@ -14,7 +14,7 @@
 //! most the message's `max_scan_bytes` of reassembled text. Memory per message: the event buffer
 //! (≤ 64 KiB) plus one scanner window (≤ 33 KiB) per stream.
 
-use super::deltas::{for_each_delta, StreamKey};
+use super::deltas::{DeltaParser, StreamKey};
 use super::ndjson::NdjsonParser;
 use super::sse::{SseParser, NOT_DATA};
 use super::text::{Normaliser, TextForm};
@@ -42,6 +42,7 @@ struct Stream {
 #[derive(Debug)]
 pub struct Reassembly {
     events: Events,
+    deltas: DeltaParser,
     direction: Direction,
     streams: Vec<Stream>,
     budget: u64,
@@ -79,6 +80,7 @@ impl Reassembly {
         };
         Some(Reassembly {
             events,
+            deltas: DeltaParser::new(),
             direction,
             streams: Vec::new(),
             budget,
@@ -104,6 +106,7 @@ impl Reassembly {
     pub fn push(&mut self, registry: &Registry, data: &[u8], out: &mut Vec<RawMatch>) -> bool {
         let Reassembly {
             events,
+            deltas,
             direction,
             streams,
             budget,
@@ -121,7 +124,7 @@ impl Reassembly {
                 }
                 return;
             }
-            for_each_delta(payload, &mut |key, text| {
+            deltas.for_each_delta(payload, &mut |key, text| {
                 feed_stream(
                     registry, *direction, streams, budget, truncated, key, text, out,
                 )
@@ -138,6 +141,7 @@ impl Reassembly {
     pub fn finish(&mut self, registry: &Registry, out: &mut Vec<RawMatch>) {
         let Reassembly {
             events,
+            deltas,
             direction,
             streams,
             budget,
@@ -146,7 +150,7 @@ impl Reassembly {
         match events {
             Events::Sse(p) => p.finish(),
             Events::Ndjson(p) => p.finish(&mut |line| {
-                for_each_delta(line, &mut |key, text| {
+                deltas.for_each_delta(line, &mut |key, text| {
                     feed_stream(
                         registry, *direction, streams, budget, truncated, key, text, out,
                     )
