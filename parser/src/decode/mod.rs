@@ -54,8 +54,9 @@ pub struct BodyDecoder {
     reassembly: Option<Reassembly>,
     /// The decoded views of the body's text (`encoded`).
     encoded: Option<EncodedView>,
-    /// Zero-width characters dropped, look-alikes folded, before the text is scanned.
-    cleaner: Cleaner,
+    /// Zero-width characters dropped, look-alikes folded, before the text is scanned (with
+    /// the decoded views).
+    cleaner: Option<Cleaner>,
     outcome: BodyOutcome,
     stopped: bool,
 }
@@ -96,7 +97,7 @@ impl BodyDecoder {
             nested: (form == TextForm::Json).then(|| Normaliser::new(TextForm::Json)),
             reassembly: None,
             encoded: None,
-            cleaner: Cleaner::new(),
+            cleaner: None,
             outcome: BodyOutcome {
                 unknown_encoding: unknown,
                 ..Default::default()
@@ -113,7 +114,9 @@ impl BodyDecoder {
 
     /// Adds the decoded views of the body's text (base64/hex runs, zero-width characters,
     /// look-alikes, iterated percent); their matches are taken with [`Self::encoded_found`].
+    /// Zero-width characters and look-alikes are handled with them (`None`: neither).
     pub fn with_encoded(mut self, encoded: Option<EncodedView>) -> Self {
+        self.cleaner = encoded.is_some().then(Cleaner::new);
         self.encoded = encoded;
         self
     }
@@ -219,7 +222,7 @@ impl BodyDecoder {
 struct TextSink<'a> {
     registry: &'a Registry,
     scanner: &'a mut StreamScanner,
-    cleaner: &'a mut Cleaner,
+    cleaner: &'a mut Option<Cleaner>,
     encoded: &'a mut Option<EncodedView>,
     out: &'a mut Vec<RawMatch>,
 }
@@ -234,6 +237,9 @@ impl TextSink<'_> {
             encoded,
             out,
         } = self;
+        let Some(cleaner) = cleaner else {
+            return scanner.push(registry, text, out);
+        };
         let offset = scanner.scanned();
         let more = cleaner.push(text, offset, &mut |t| {
             if let Some(e) = encoded {
@@ -254,6 +260,9 @@ impl TextSink<'_> {
             encoded,
             out,
         } = self;
+        let Some(cleaner) = cleaner else {
+            return;
+        };
         cleaner.finish(&mut |t| {
             if let Some(e) = encoded {
                 e.push(registry, t);
@@ -270,7 +279,10 @@ impl TextSink<'_> {
 
     /// A credential match that covers a folded look-alike is not a credential.
     fn drop_folded_credentials(&mut self, from: usize) {
-        let (registry, cleaner) = (self.registry, &*self.cleaner);
+        let registry = self.registry;
+        let Some(cleaner) = &*self.cleaner else {
+            return;
+        };
         let mut i = from;
         while i < self.out.len() {
             let m = &self.out[i];

@@ -151,6 +151,8 @@ pub struct Inspector {
     /// Matches reported in this message: rule, matched bytes, view.
     reported: Vec<(RuleId, Vec<u8>, View)>,
     max_scan_bytes: u64,
+    /// Whether the decoded views (`decode::encoded`) are on.
+    encoded_views: bool,
     detections: VecDeque<Detection>,
     stats: Stats,
 }
@@ -179,6 +181,7 @@ impl Inspector {
             target_scratch: (Vec::new(), Vec::new()),
             reported: Vec::new(),
             max_scan_bytes,
+            encoded_views: true,
             detections: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -188,6 +191,13 @@ impl Inspector {
     /// authority of an intercepted tunnel; the request's origin for responses).
     pub fn set_dest(&mut self, dest: Option<String>) {
         self.dest_override = dest;
+    }
+
+    /// Turns the decoded views (base64/hex runs, iterated percent, zero-width characters,
+    /// look-alikes; on by default) off or on from the next message: for benches that measure
+    /// what they cost, side by side in one run.
+    pub fn set_encoded_views(&mut self, on: bool) {
+        self.encoded_views = on;
     }
 
     /// The framer (to announce expected responses or switch to a tunnel).
@@ -313,8 +323,7 @@ impl Inspector {
         let form = content_type.map_or(TextForm::Raw, TextForm::for_content_type);
         let reassembly = content_type
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
-        let encoded = reassembly
-            .is_none()
+        let encoded = (self.encoded_views && reassembly.is_none())
             .then(|| EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes));
         self.body = Some(
             BodyDecoder::new(head.header_values("content-encoding"), form)
@@ -368,7 +377,11 @@ impl Inspector {
             });
             // Zero-width characters are dropped before scanning, as in bodies.
             let start = self.head_view.len();
-            strip_zero_width(&target, &mut self.head_view);
+            if self.encoded_views {
+                strip_zero_width(&target, &mut self.head_view);
+            } else {
+                self.head_view.extend_from_slice(&target);
+            }
             target.clear();
             target.extend_from_slice(&self.head_view[start..]);
             self.head_view.push(b'\n');
@@ -387,7 +400,7 @@ impl Inspector {
             self.segments
                 .push((self.head_view.len(), Segment::Header { credential }));
         }
-        if head.role() == Role::Request {
+        if head.role() == Role::Request && self.encoded_views {
             // The target's decoded views follow the headers, as segments of their own.
             let (target, mut folded) = std::mem::take(&mut self.target_scratch);
             let start = self.head_view.len();
