@@ -189,7 +189,7 @@ impl Folder {
                 return;
             }
             let ch = &input[at..at + need];
-            match std::str::from_utf8(ch).ok().and_then(|s| s.chars().next()) {
+            match decode_char(ch) {
                 Some(c) if classify(c) != Class::Keep => {
                     if at > from {
                         out(Piece::Text(&input[from..at]));
@@ -224,7 +224,6 @@ const FOLD_RING: u64 = 256 * 1024;
 #[derive(Clone, Debug, Default)]
 pub struct Cleaner {
     folder: Folder,
-    buf: Vec<u8>,
     /// One bit per offset (mod [`FOLD_RING`]) of the scanned text: a folded letter there.
     folds: Option<Box<[u64]>>,
     /// The scanned text up to here has its bits up to date.
@@ -244,31 +243,34 @@ impl Cleaner {
             self.clear_bits(offset + text.len() as u64);
             return out(text);
         }
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let mut folded_at = Vec::new();
-        self.folder.push(text, &mut |piece| match piece {
-            Piece::Text(t) | Piece::Kept(t) => buf.extend_from_slice(t),
-            Piece::Dropped => {}
-            Piece::Folded { latin, .. } => {
-                folded_at.push(buf.len());
-                buf.push(latin);
+        // Bits of the offsets this text can reach are cleared first (the clean text is never
+        // longer than the text); then pieces go on as they come (the scanner does not depend
+        // on how text is split).
+        self.clear_bits(offset + text.len() as u64);
+        let mut at = offset;
+        let mut more = true;
+        let folds = &mut self.folds;
+        self.folder.push(text, &mut |piece| {
+            if !more {
+                return;
+            }
+            match piece {
+                Piece::Text(t) | Piece::Kept(t) => {
+                    at += t.len() as u64;
+                    more = out(t);
+                }
+                Piece::Dropped => {}
+                Piece::Folded { latin, .. } => {
+                    let bits = folds.get_or_insert_with(|| {
+                        vec![0u64; (FOLD_RING / 64) as usize].into_boxed_slice()
+                    });
+                    let p = at % FOLD_RING;
+                    bits[(p / 64) as usize] |= 1 << (p % 64);
+                    at += 1;
+                    more = out(&[latin]);
+                }
             }
         });
-        self.clear_bits(offset + buf.len() as u64);
-        if !folded_at.is_empty() {
-            let bits = self
-                .folds
-                .get_or_insert_with(|| vec![0u64; (FOLD_RING / 64) as usize].into_boxed_slice());
-            for at in folded_at {
-                let p = (offset + at as u64) % FOLD_RING;
-                bits[(p / 64) as usize] |= 1 << (p % 64);
-            }
-        }
-        let more = buf.is_empty() || out(&buf);
-        if buf.capacity() <= 64 * 1024 {
-            self.buf = buf;
-        }
         more
     }
 
@@ -296,6 +298,9 @@ impl Cleaner {
 
     /// Forgets folds at offsets the scanned text reaches again (mod the ring) up to `to`.
     fn clear_bits(&mut self, to: u64) {
+        if to <= self.marked_to {
+            return;
+        }
         let Some(bits) = &mut self.folds else {
             self.marked_to = to;
             return;
@@ -315,12 +320,26 @@ impl Cleaner {
     }
 }
 
+/// The character of a 2- or 3-byte UTF-8 sequence (`None` if it is not one). Cheaper than
+/// `str::from_utf8` on binary bodies, where lead bytes come every few dozen bytes.
+fn decode_char(ch: &[u8]) -> Option<char> {
+    let cont = |b: u8| b & 0xc0 == 0x80;
+    let code = match *ch {
+        [b0, b1] if cont(b1) => (u32::from(b0 & 0x1f) << 6) | u32::from(b1 & 0x3f),
+        [b0, b1, b2] if cont(b1) && cont(b2) => {
+            (u32::from(b0 & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f)
+        }
+        _ => return None,
+    };
+    // Overlong forms are not characters.
+    if (ch.len() == 2 && code < 0x80) || (ch.len() == 3 && code < 0x800) {
+        return None;
+    }
+    char::from_u32(code)
+}
+
 fn emit_char(ch: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
-    match std::str::from_utf8(ch)
-        .ok()
-        .and_then(|s| s.chars().next())
-        .map(classify)
-    {
+    match decode_char(ch).map(classify) {
         Some(Class::Drop) => out(Piece::Dropped),
         Some(Class::Fold(latin)) => out(Piece::Folded {
             original: ch,

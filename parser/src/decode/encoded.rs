@@ -70,6 +70,34 @@ impl Scope {
     }
 }
 
+/// Whether a body of this `Content-Type` is binary (images, audio, video, fonts, archives,
+/// `application/octet-stream`, protobuf): its bytes are scanned as they are, but they are not
+/// text, so they get no decoded views (base64 or zero-width characters mean nothing there, and
+/// random bytes would cost a pass of each decoder for nothing).
+pub fn is_binary(content_type: &[u8]) -> bool {
+    let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
+    let media = crate::framing_trim(media);
+    let starts = |p: &[u8]| media.len() >= p.len() && media[..p.len()].eq_ignore_ascii_case(p);
+    [
+        &b"image/"[..],
+        b"audio/",
+        b"video/",
+        b"font/",
+        b"application/octet-stream",
+        b"application/zip",
+        b"application/gzip",
+        b"application/x-gzip",
+        b"application/x-tar",
+        b"application/pdf",
+        b"application/wasm",
+        b"application/x-protobuf",
+        b"application/protobuf",
+        b"application/grpc",
+    ]
+    .iter()
+    .any(|p| starts(p))
+}
+
 /// What a view's scanner needs besides its own state.
 struct Cx<'a> {
     registry: &'a Registry,
