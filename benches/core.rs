@@ -10,6 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use guardian::bench::core::run_stream;
 use guardian::bench::workload::{generate, Rng};
 use guardian_parser::framing::{Framer, Role};
+use guardian_parser::inspect::Inspector;
 use guardian_parser::scan::{builtin_rules, Direction, Platform, Registry, StreamScanner};
 
 const MB: usize = 1 << 20;
@@ -149,6 +150,31 @@ fn bench_core(c: &mut Criterion) {
                 .detections
                 .len();
             black_box(a + z)
+        })
+    });
+    // The same without the decoded views of issue 11 item 6 (base64/hex runs, iterated
+    // percent, zero-width characters, look-alikes): their cost, in the same run.
+    g.bench_function("inspect without encoded views", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (dir, stream) in [
+                (Direction::Outbound, &requests),
+                (Direction::Inbound, &responses),
+            ] {
+                let mut inspector = Inspector::new(&registry, dir, MB as u64);
+                inspector.set_encoded_views(false);
+                for piece in stream.chunks(64 * 1024) {
+                    let _ = inspector.feed_all(&registry, piece);
+                    while inspector.poll_detection().is_some() {
+                        n += 1;
+                    }
+                }
+                let _ = inspector.finish(&registry);
+                while inspector.poll_detection().is_some() {
+                    n += 1;
+                }
+            }
+            black_box(n)
         })
     });
     g.bench_function("framing only", |b| {

@@ -1,8 +1,8 @@
 //! A deterministic mixed workload for `guardian bench` and the criterion benches: JSON LLM
 //! traffic (with each provider's own key, which is expected use), streamed replies (SSE in the
 //! OpenAI, Anthropic and Responses shapes, Ollama NDJSON) whose seeded commands are split
-//! across deltas, HTML, JS, binary and gzip bodies, with seeded secrets and injections, each of
-//! which must be found once.
+//! across deltas, HTML, JS, binary and gzip bodies, with seeded secrets and injections (some
+//! base64-wrapped), each of which must be found once.
 
 use crate::loopback;
 
@@ -104,9 +104,50 @@ fn chunked_response(content_type: &str, body: &[u8], chunk: usize) -> Vec<u8> {
     m
 }
 
+/// Base64 with the standard alphabet and padding (what a tool does to a file it uploads).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + 4);
+    for chunk in data.chunks(3) {
+        let n = u32::from(chunk[0]) << 16
+            | u32::from(chunk.get(1).copied().unwrap_or(0)) << 8
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 /// The seeded threat for one exchange, if any: (request body addition, response body addition).
 fn seed(rng: &mut Rng, kind: usize) -> (Option<String>, Option<String>) {
-    match kind % 10 {
+    match kind % 12 {
+        10 => (
+            // A credentials file, base64-wrapped, as an agent's tool uploads it.
+            Some(format!(
+                "\"attachment\": \"{}\"",
+                base64(
+                    format!(
+                        "[default]\naws_access_key_id = AKIA{}\nregion = eu-west-1\n",
+                        rng.string(BASE32, 16)
+                    )
+                    .as_bytes()
+                )
+            )),
+            None,
+        ),
+        11 => (
+            // A dotenv file, base64-wrapped, in a tool call's arguments.
+            Some(format!(
+                "\"env_b64\": \"{}\"",
+                base64(format!("GITHUB_TOKEN=ghp_{}\n", rng.string(ALNUM, 36)).as_bytes())
+            )),
+            None,
+        ),
         0 => (Some(format!("\"leaked\": \"{}\"", openai_key(rng))), None),
         1 => (
             Some(format!("\"aws\": \"AKIA{}\"", rng.string(BASE32, 16))),

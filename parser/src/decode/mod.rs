@@ -9,19 +9,26 @@
 //! reported once by the inspector. JSON bodies are unescaped twice (a JSON string holding JSON, such as
 //! tool-call `arguments`, depth 2).
 
+mod base64;
+mod confusables;
 mod content;
 pub mod deltas;
+pub mod encoded;
+mod hex;
 mod html;
 pub mod ndjson;
+mod percent;
 pub mod sse;
 pub mod streams;
 mod text;
 
 pub use content::{Coding, DecodeError, OUTPUT_PIECE};
 
+pub use encoded::{EncodedView, View};
 pub use streams::Reassembly;
 pub use text::{Normaliser, TextForm};
 
+use confusables::Cleaner;
 use content::Layer;
 
 use crate::scan::{RawMatch, Registry, StreamScanner};
@@ -45,6 +52,11 @@ pub struct BodyDecoder {
     /// The second JSON unescaping of JSON bodies (nested JSON).
     nested: Option<Normaliser>,
     reassembly: Option<Reassembly>,
+    /// The decoded views of the body's text (`encoded`).
+    encoded: Option<EncodedView>,
+    /// Zero-width characters dropped, look-alikes folded, before the text is scanned (with
+    /// the decoded views).
+    cleaner: Option<Cleaner>,
     outcome: BodyOutcome,
     stopped: bool,
 }
@@ -84,6 +96,8 @@ impl BodyDecoder {
             normaliser: Normaliser::new(form),
             nested: (form == TextForm::Json).then(|| Normaliser::new(TextForm::Json)),
             reassembly: None,
+            encoded: None,
+            cleaner: None,
             outcome: BodyOutcome {
                 unknown_encoding: unknown,
                 ..Default::default()
@@ -96,6 +110,20 @@ impl BodyDecoder {
     pub fn with_reassembly(mut self, reassembly: Option<Reassembly>) -> Self {
         self.reassembly = reassembly;
         self
+    }
+
+    /// Adds the decoded views of the body's text (base64/hex runs, zero-width characters,
+    /// look-alikes, iterated percent); their matches are taken with [`Self::encoded_found`].
+    /// Zero-width characters and look-alikes are handled with them (`None`: neither).
+    pub fn with_encoded(mut self, encoded: Option<EncodedView>) -> Self {
+        self.cleaner = encoded.is_some().then(Cleaner::new);
+        self.encoded = encoded;
+        self
+    }
+
+    /// Matches of the decoded views so far, with their view (the caller drains them).
+    pub fn encoded_found(&mut self) -> Option<&mut Vec<(View, RawMatch)>> {
+        self.encoded.as_mut().map(EncodedView::found)
     }
 
     /// Feeds raw body bytes (transfer framing already removed). Matches of the body's own view
@@ -114,13 +142,20 @@ impl BodyDecoder {
         let normaliser = &mut self.normaliser;
         let nested = &mut self.nested;
         let reassembly = &mut self.reassembly;
+        let mut text_sink = TextSink {
+            registry,
+            scanner,
+            cleaner: &mut self.cleaner,
+            encoded: &mut self.encoded,
+            out,
+        };
         let mut sink = |decoded: &[u8]| {
             if let Some(r) = reassembly {
                 return r.push(registry, decoded, views_out);
             }
             normaliser.push(decoded, &mut |text| match nested {
-                Some(n) => n.push(text, &mut |t| scanner.push(registry, t, out)),
-                None => scanner.push(registry, text, out),
+                Some(n) => n.push(text, &mut |t| text_sink.push(t)),
+                None => text_sink.push(text),
             })
         };
         match decode_layers(&mut self.layers, data, &mut sink) {
@@ -149,24 +184,116 @@ impl BodyDecoder {
         out: &mut Vec<RawMatch>,
         views_out: &mut Vec<RawMatch>,
     ) -> BodyOutcome {
+        let mut text_sink = TextSink {
+            registry,
+            scanner,
+            cleaner: &mut self.cleaner,
+            encoded: &mut self.encoded,
+            out,
+        };
         if !self.stopped {
             let nested = &mut self.nested;
             self.normaliser.finish(&mut |text| match nested {
-                Some(n) => n.push(text, &mut |t| scanner.push(registry, t, out)),
-                None => scanner.push(registry, text, out),
+                Some(n) => n.push(text, &mut |t| text_sink.push(t)),
+                None => text_sink.push(text),
             });
             if let Some(n) = nested {
-                n.finish(&mut |t| scanner.push(registry, t, out));
+                n.finish(&mut |t| text_sink.push(t));
             }
+            text_sink.finish_text();
         }
-        scanner.finish(registry, out);
+        text_sink.finish_scan();
         self.outcome.truncated |= scanner.truncated();
+        if let Some(e) = &mut self.encoded {
+            e.finish(registry);
+            self.outcome.truncated |= e.truncated();
+        }
         if let Some(r) = &mut self.reassembly {
             // A stream cut by a framing stop still has its tail scanned: its bytes were seen.
             r.finish(registry, views_out);
             self.outcome.truncated |= r.truncated();
         }
         self.outcome
+    }
+}
+
+/// Where a body's normalised text goes: cleaned (zero-width dropped, look-alikes folded), then
+/// to its scanner and its decoded views.
+struct TextSink<'a> {
+    registry: &'a Registry,
+    scanner: &'a mut StreamScanner,
+    cleaner: &'a mut Option<Cleaner>,
+    encoded: &'a mut Option<EncodedView>,
+    out: &'a mut Vec<RawMatch>,
+}
+
+impl TextSink<'_> {
+    fn push(&mut self, text: &[u8]) -> bool {
+        let before = self.out.len();
+        let TextSink {
+            registry,
+            scanner,
+            cleaner,
+            encoded,
+            out,
+        } = self;
+        let Some(cleaner) = cleaner else {
+            return scanner.push(registry, text, out);
+        };
+        let offset = scanner.scanned();
+        let more = cleaner.push(text, offset, &mut |t| {
+            if let Some(e) = encoded {
+                e.push(registry, t);
+            }
+            scanner.push(registry, t, out)
+        });
+        self.drop_folded_credentials(before);
+        more
+    }
+
+    /// The text ended: a character cut short is scanned as it was.
+    fn finish_text(&mut self) {
+        let TextSink {
+            registry,
+            scanner,
+            cleaner,
+            encoded,
+            out,
+        } = self;
+        let Some(cleaner) = cleaner else {
+            return;
+        };
+        cleaner.finish(&mut |t| {
+            if let Some(e) = encoded {
+                e.push(registry, t);
+            }
+            scanner.push(registry, t, out)
+        });
+    }
+
+    fn finish_scan(&mut self) {
+        let before = self.out.len();
+        self.scanner.finish(self.registry, self.out);
+        self.drop_folded_credentials(before);
+    }
+
+    /// A credential match that covers a folded look-alike is not a credential.
+    fn drop_folded_credentials(&mut self, from: usize) {
+        let registry = self.registry;
+        let Some(cleaner) = &*self.cleaner else {
+            return;
+        };
+        let mut i = from;
+        while i < self.out.len() {
+            let m = &self.out[i];
+            if cleaner.covers_fold(m.start, m.end)
+                && !confusables::FOLDED_RULES.contains(&registry.rule(m.rule).id.as_str())
+            {
+                self.out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
 }
 

@@ -13,7 +13,8 @@ pub use expected_use::{
     CREDENTIAL_PARAMS,
 };
 
-use crate::decode::{BodyDecoder, Normaliser, Reassembly, TextForm};
+use crate::decode::encoded::{strip_zero_width, target_views, Scope};
+use crate::decode::{BodyDecoder, EncodedView, Normaliser, Reassembly, TextForm, View};
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
@@ -100,7 +101,8 @@ pub struct Stats {
     pub decode_errors: u64,
     /// Streams that were not valid HTTP/1.1.
     pub framing_errors: u64,
-    /// Matches seen by both a body's own view and its reassembled view, reported once.
+    /// Matches seen by more than one view of a message (its own text, the reassembled or a
+    /// decoded view), reported once.
     pub view_repeats: u64,
 }
 
@@ -116,7 +118,14 @@ type HeadView<'a> = (&'a [u8], &'a [(usize, Segment)]);
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
     StartLine,
-    Header { credential: bool },
+    Header {
+        credential: bool,
+    },
+    /// The target's decoded views (`decode::encoded::target_views`); `folded`: look-alikes
+    /// folded, which count only for the path and command rules.
+    Decoded {
+        folded: bool,
+    },
 }
 
 /// Inspector for one direction of one connection.
@@ -135,9 +144,15 @@ pub struct Inspector {
     matches: Vec<RawMatch>,
     /// Matches from the reassembled view of a streamed body.
     view_matches: Vec<RawMatch>,
-    /// Body matches reported in this message: rule, matched bytes, from the reassembled view.
-    reported: Vec<(RuleId, Vec<u8>, bool)>,
+    /// Matches from the decoded views of a body.
+    decoded_matches: Vec<(View, RawMatch)>,
+    /// The decoded target, and its look-alike-folded form, while a head view is built.
+    target_scratch: (Vec<u8>, Vec<u8>),
+    /// Matches reported in this message: rule, matched bytes, view.
+    reported: Vec<(RuleId, Vec<u8>, View)>,
     max_scan_bytes: u64,
+    /// Whether the decoded views (`decode::encoded`) are on.
+    encoded_views: bool,
     detections: VecDeque<Detection>,
     stats: Stats,
 }
@@ -162,8 +177,11 @@ impl Inspector {
             segments: Vec::new(),
             matches: Vec::new(),
             view_matches: Vec::new(),
+            decoded_matches: Vec::new(),
+            target_scratch: (Vec::new(), Vec::new()),
             reported: Vec::new(),
             max_scan_bytes,
+            encoded_views: true,
             detections: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -173,6 +191,13 @@ impl Inspector {
     /// authority of an intercepted tunnel; the request's origin for responses).
     pub fn set_dest(&mut self, dest: Option<String>) {
         self.dest_override = dest;
+    }
+
+    /// Turns the decoded views (base64/hex runs, iterated percent, zero-width characters,
+    /// look-alikes; on by default) off or on from the next message: for benches that measure
+    /// what they cost, side by side in one run.
+    pub fn set_encoded_views(&mut self, on: bool) {
+        self.encoded_views = on;
     }
 
     /// The framer (to announce expected responses or switch to a tunnel).
@@ -209,6 +234,9 @@ impl Inspector {
                             &mut self.matches,
                             &mut self.view_matches,
                         );
+                    }
+                    if let Some(found) = body.encoded_found() {
+                        self.decoded_matches.append(found);
                     }
                 }
             }
@@ -278,6 +306,7 @@ impl Inspector {
             None => request_dest(head, &mut dest),
         };
         self.dest = known.then_some(dest);
+        self.reported.clear();
         self.build_head_view(head);
         self.head_scanner.reset();
         let _ = self
@@ -294,9 +323,13 @@ impl Inspector {
         let form = content_type.map_or(TextForm::Raw, TextForm::for_content_type);
         let reassembly = content_type
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
+        let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
+        let encoded = (self.encoded_views && reassembly.is_none() && !binary)
+            .then(|| EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes));
         self.body = Some(
             BodyDecoder::new(head.header_values("content-encoding"), form)
-                .with_reassembly(reassembly),
+                .with_reassembly(reassembly)
+                .with_encoded(encoded),
         );
         self.reported.clear();
         self.body_scanner.reset();
@@ -315,6 +348,9 @@ impl Inspector {
             self.stats.scan_truncated += u64::from(outcome.truncated);
             self.stats.unknown_encodings += u64::from(outcome.unknown_encoding);
             self.stats.decode_errors += u64::from(outcome.corrupt);
+            if let Some(found) = body.encoded_found() {
+                self.decoded_matches.append(found);
+            }
         }
         self.trailer_scanner.finish(registry, &mut self.matches);
     }
@@ -326,21 +362,33 @@ impl Inspector {
         if head.role() == Role::Request {
             self.head_view.extend_from_slice(head.method());
             self.head_view.push(b' ');
-            let view = &mut self.head_view;
+            let (mut target, mut folded) = std::mem::take(&mut self.target_scratch);
+            target.clear();
+            folded.clear();
             let mut decoder = Normaliser::new(TextForm::Percent {
                 plus_is_space: false,
             });
             decoder.push(head.target(), &mut |t| {
-                view.extend_from_slice(t);
+                target.extend_from_slice(t);
                 true
             });
             decoder.finish(&mut |t| {
-                view.extend_from_slice(t);
+                target.extend_from_slice(t);
                 true
             });
+            // Zero-width characters are dropped before scanning, as in bodies.
+            let start = self.head_view.len();
+            if self.encoded_views {
+                strip_zero_width(&target, &mut self.head_view);
+            } else {
+                self.head_view.extend_from_slice(&target);
+            }
+            target.clear();
+            target.extend_from_slice(&self.head_view[start..]);
             self.head_view.push(b'\n');
             self.segments
                 .push((self.head_view.len(), Segment::StartLine));
+            self.target_scratch = (target, folded);
         }
         for (name, value) in head.headers() {
             self.head_view.extend_from_slice(name);
@@ -353,6 +401,22 @@ impl Inspector {
             self.segments
                 .push((self.head_view.len(), Segment::Header { credential }));
         }
+        if head.role() == Role::Request && self.encoded_views {
+            // The target's decoded views follow the headers, as segments of their own.
+            let (target, mut folded) = std::mem::take(&mut self.target_scratch);
+            let start = self.head_view.len();
+            target_views(&target, &mut self.head_view, &mut folded);
+            if self.head_view.len() > start {
+                self.segments
+                    .push((self.head_view.len(), Segment::Decoded { folded: false }));
+            }
+            if !folded.is_empty() {
+                self.head_view.extend_from_slice(&folded);
+                self.segments
+                    .push((self.head_view.len(), Segment::Decoded { folded: true }));
+            }
+            self.target_scratch = (target, folded);
+        }
     }
 
     /// Turns raw matches into detections. `head` gives the head view and its segments when the
@@ -360,29 +424,57 @@ impl Inspector {
     fn drain(&mut self, registry: &Registry, head: Option<HeadView<'_>>) {
         let mut matches = std::mem::take(&mut self.matches);
         for m in matches.drain(..) {
-            self.report(registry, m, head, false);
+            self.report(registry, m, head, View::RAW);
         }
         self.matches = matches;
         let mut matches = std::mem::take(&mut self.view_matches);
         for m in matches.drain(..) {
-            self.report(registry, m, None, true);
+            self.report(registry, m, None, View::STREAMS);
         }
         self.view_matches = matches;
+        let mut matches = std::mem::take(&mut self.decoded_matches);
+        for (view, m) in matches.drain(..) {
+            self.report(registry, m, None, view);
+        }
+        self.decoded_matches = matches;
     }
 
-    /// Reports one match, unless it is expected use (heads) or the other view of this body
+    /// Reports one match, unless it is expected use (heads) or another view of this message
     /// already reported it.
     fn report(
         &mut self,
         registry: &Registry,
         m: RawMatch,
         head: Option<HeadView<'_>>,
-        from_view: bool,
+        mut from_view: View,
     ) {
         let rule = registry.rule(m.rule);
         if let Some((view, segments)) = head {
-            if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref()) {
-                self.stats.exempted += 1;
+            let start = usize::try_from(m.start).unwrap_or(usize::MAX);
+            match segments.iter().find(|(end, _)| start < *end) {
+                Some((_, Segment::Decoded { folded })) => {
+                    if *folded && !crate::decode::encoded::is_folded_rule(&rule.id) {
+                        return;
+                    }
+                    from_view = if *folded {
+                        View::FOLDED
+                    } else {
+                        View::HEAD_DECODED
+                    };
+                }
+                _ => {
+                    // Remembered, exempt or not, so that a decoded segment does not repeat it.
+                    let _ = self.seen_in_other_view(&m, View::RAW);
+                    if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref())
+                    {
+                        self.stats.exempted += 1;
+                        return;
+                    }
+                    from_view = View::RAW;
+                }
+            }
+            if from_view != View::RAW && self.seen_in_other_view(&m, from_view) {
+                self.stats.view_repeats += 1;
                 return;
             }
         } else if self.seen_in_other_view(&m, from_view) {
@@ -404,7 +496,7 @@ impl Inspector {
 
     /// Whether a match of the same occurrence came from the other view of this body (one
     /// matched text contains the other, or both start alike); remembers this one otherwise.
-    fn seen_in_other_view(&mut self, m: &RawMatch, from_view: bool) -> bool {
+    fn seen_in_other_view(&mut self, m: &RawMatch, from_view: View) -> bool {
         let matched = &m.context[m.within.clone()];
         let same = |other: &[u8]| {
             let n = SAME_START.min(other.len()).min(matched.len());
@@ -442,6 +534,7 @@ fn is_expected_use(
     let matched = &m.context[m.within.clone()];
     let in_credential_place = match segment {
         Segment::Header { credential } => *credential,
+        Segment::Decoded { .. } => false,
         Segment::StartLine => {
             CREDENTIAL_PARAMS.iter().any(|param| {
                 let before = &view[..start];
