@@ -10,6 +10,7 @@
 //! - [`scan`]: rule table, literal prefilter, regex confirmation, streaming across chunks.
 //! - [`inspect`]: per-direction inspection of a connection: framing → decode → scan → detections.
 //! - [`finding`]: the finding record, snippet redaction and dedup.
+//! - [`websocket`]: RFC 6455 deframing (permessage-deflate inflated) of upgraded connections.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,5 +20,6 @@ pub mod framing;
 pub mod inspect;
 pub mod scan;
 pub mod verify;
+pub mod websocket;
 
 pub(crate) use framing::{tokens as framing_tokens, trim as framing_trim};

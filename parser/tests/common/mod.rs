@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod views;
+pub mod websocket;
 
 use std::io::Write;
 
