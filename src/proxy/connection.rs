@@ -43,6 +43,7 @@ struct Link {
     done: runtime::Receiver<()>,
     in_flight: usize,
     upgraded: runtime::Receiver<bool>,
+    websocket: super::websocket::Slot,
     pump: JoinHandle<PumpEnd>,
 }
 
@@ -321,6 +322,7 @@ impl RequestSide {
             kind: RequestKind::of_method(h.method()),
             client_close: !h.keep_alive(),
             upgrade: h.header("upgrade").is_some() && h.has_token("connection", "upgrade"),
+            websocket: super::websocket::asks_websocket(h),
         };
         let mut announced = false;
         for attempt in 0..2 {
@@ -456,7 +458,9 @@ impl RequestSide {
             dest: authority(host, port),
             source: self.client.source.clone(),
             protocol: self.client.protocol,
+            websocket: Default::default(),
         };
+        let websocket = pump.websocket.clone();
         self.link = Some(Link {
             host: host.to_string(),
             port,
@@ -465,6 +469,7 @@ impl RequestSide {
             done: done_rx,
             in_flight: 0,
             upgraded: upgraded_rx,
+            websocket,
             pump: runtime::spawn(pump.run()),
         });
     }
@@ -579,9 +584,13 @@ impl RequestSide {
         };
         let reader =
             std::mem::replace(&mut self.client.reader, Box::new(futures_lite::io::empty()));
+        let tap = super::websocket::take(&link.websocket);
+        let reader = super::websocket::observed(reader, tap.clone(), Direction::Outbound);
         if write_flush(&mut link.writer, &leftover).await.is_ok() {
+            super::websocket::feed(tap.as_ref(), Direction::Outbound, &leftover);
             tunnel::copy_until_idle(&self.shared, reader, &mut link.writer).await;
         }
+        super::websocket::end(tap.as_ref(), Direction::Outbound);
         let _ = link.writer.close().await;
         let _ = link.retire().await;
     }

@@ -10,6 +10,7 @@ pub mod response;
 pub mod runtime;
 pub mod tunnel;
 pub mod upstream;
+pub mod websocket;
 
 /// The counters moved to [`crate::counters`]; this path stays for existing callers.
 pub use crate::counters;

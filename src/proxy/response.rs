@@ -25,6 +25,8 @@ pub struct Expected {
     pub client_close: bool,
     /// The request asked to switch protocols.
     pub upgrade: bool,
+    /// The upgrade asked for is `websocket`.
+    pub websocket: bool,
 }
 
 /// How a pump ended.
@@ -53,6 +55,8 @@ pub struct Pump {
     pub dest: String,
     pub source: String,
     pub protocol: Protocol,
+    /// Where a `101` to WebSocket leaves its inspection for the client side's relay.
+    pub websocket: super::websocket::Slot,
 }
 
 enum Wake {
@@ -64,6 +68,10 @@ impl Pump {
     /// Runs until the link ends.
     pub async fn run(mut self) -> PumpEnd {
         let mut end = self.run_inner().await;
+        super::websocket::end(
+            super::websocket::take(&self.websocket).as_ref(),
+            Direction::Inbound,
+        );
         // A link that ended takes no more requests: once the channel is closed the client side's
         // next announcement fails and it reconnects. One announced after the pump last looked
         // (between its final check and this close) was written to a dead link: answer it with
@@ -99,6 +107,7 @@ impl Pump {
         let mut started = false;
         let mut close_after = false;
         let mut channel_open = true;
+        let mut tap = None;
         loop {
             while let Ok(e) = self.expect.try_recv() {
                 inspector.framer_mut().expect_response(e.kind);
@@ -206,6 +215,9 @@ impl Pump {
                 {
                     return PumpEnd::Close;
                 }
+                if step.section == Section::Tunnel {
+                    super::websocket::feed(tap.as_ref(), Direction::Inbound, consumed);
+                }
                 at += step.consumed;
                 self.record(&mut inspector);
                 match step.event {
@@ -239,6 +251,19 @@ impl Pump {
                         }
                         started = !interim;
                         if status == 101 {
+                            let ws = queue.front().is_some_and(|e| e.websocket);
+                            let (shared, src) = (&self.shared, &self.source);
+                            tap = super::websocket::on_switch(
+                                shared,
+                                ws,
+                                &h,
+                                src,
+                                self.protocol,
+                                &self.dest,
+                            );
+                            if let Ok(mut slot) = self.websocket.lock() {
+                                slot.clone_from(&tap);
+                            }
                             let _ = self.upgraded.try_send(true);
                         }
                     }
