@@ -423,9 +423,9 @@ fn a_deflate_bomb_costs_at_most_the_budget() {
             stats.scanned_bytes <= budget + tail.len() as u64,
             "{stats:?}"
         );
-        assert!(stats.unscanned_bytes > 0);
         assert_eq!(ws.violation(), None);
         if takeover {
+            assert!(stats.unscanned_bytes > 0, "{stats:?}");
             // The context is lost: the next compressed message cannot be decoded (counted).
             assert!(found.is_empty(), "{found:?}");
         } else {

@@ -46,13 +46,15 @@ pub struct DeflateParams {
 pub struct ChannelStats {
     /// Data messages that ended.
     pub messages: u64,
-    /// Payload bytes of data messages as framed (compressed, if they were).
+    /// Payload bytes of data frames as announced by their headers (compressed, if they were).
     pub payload_bytes: u64,
     /// Payload bytes after inflation, as scanned.
     pub scanned_bytes: u64,
     /// Messages cut at `max_scan_bytes`.
     pub truncated: u64,
-    /// Framed payload bytes not scanned (past a message's budget, or undecodable).
+    /// Framed payload bytes not scanned: past an uncompressed message's budget, or compressed
+    /// messages that could not be inflated (a compressed message cut at its budget counts in
+    /// `truncated` only).
     pub unscanned_bytes: u64,
 }
 
@@ -85,16 +87,15 @@ impl Inflater {
     ) -> Result<bool, Violation> {
         loop {
             let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self
-                .inflate
-                .decompress(data, &mut self.out, flush)
-                .map_err(|_| Violation::Compression)?;
+            let status = self.inflate.decompress(data, &mut self.out, flush);
             let consumed = (self.inflate.total_in() - in0) as usize;
             let produced = (self.inflate.total_out() - out0) as usize;
             data = &data[consumed..];
+            // Output decoded before corrupt data is handed on, however the input was cut.
             if produced > 0 && !sink(&self.out[..produced]) {
                 return Ok(false);
             }
+            let status = status.map_err(|_| Violation::Compression)?;
             if status == Status::StreamEnd {
                 // A final block ends the deflate stream; what follows starts a new one.
                 self.inflate.reset(false);
@@ -181,7 +182,10 @@ impl Channel {
 
     /// Counters so far.
     pub fn stats(&self) -> ChannelStats {
-        self.sink.stats
+        ChannelStats {
+            payload_bytes: self.deframer.payload_bytes(),
+            ..self.sink.stats
+        }
     }
 
     /// Frames parsed so far.
@@ -196,16 +200,7 @@ impl Channel {
             inflater,
             sink,
         } = self;
-        let mut failure = None;
-        let result = deframer.feed(input, &mut |piece| {
-            if failure.is_none() {
-                if let Err(v) = sink.piece(registry, inflater, piece) {
-                    failure = Some(v);
-                }
-            }
-        });
-        // A failure of the sink came first in the stream: the deframer went on only to its end.
-        failure.map_or(result, Err)
+        deframer.feed(input, &mut |piece| sink.piece(registry, inflater, piece))
     }
 
     /// The connection ended (or inspection stopped): scans an unfinished message as far as it
@@ -248,9 +243,12 @@ impl Sink {
                 }
             }
             Piece::Data(data) => {
-                self.stats.payload_bytes += data.len() as u64;
                 if self.msg.skip {
-                    self.stats.unscanned_bytes += data.len() as u64;
+                    // The rest of a compressed message cut at its budget is not counted: how
+                    // much of it the inflater had taken depends on how the input was cut.
+                    if !(self.msg.compressed && self.msg.truncated) {
+                        self.stats.unscanned_bytes += data.len() as u64;
+                    }
                 } else if let (true, Some(inf)) = (self.msg.compressed, inflater.as_mut()) {
                     let more = inf.run(data, FlushDecompress::None, &mut |out| {
                         self.content(registry, out)

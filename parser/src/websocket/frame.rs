@@ -5,6 +5,9 @@
 //! full, at a message's end and at the end of each input, so a stream of 1-byte frames costs a
 //! header parse and a byte copy per frame, not a call per frame.
 
+/// Where pieces go; an error (the consumer could not decode a piece) stops deframing there.
+pub type Out<'a> = dyn FnMut(Piece<'_>) -> Result<(), Violation> + 'a;
+
 /// Bytes of payload handed on at most at once.
 pub const SCRATCH: usize = 16 * 1024;
 
@@ -97,6 +100,10 @@ pub struct Deframer {
     scratch: Box<[u8]>,
     scratch_len: usize,
     frames: u64,
+    payload_bytes: u64,
+    /// The current message is compressed: its payload is handed on at each frame's end, so
+    /// that corrupt data stops deframing at the frame holding it, however the input was cut.
+    compressed: bool,
 }
 
 impl Deframer {
@@ -119,6 +126,8 @@ impl Deframer {
             scratch: vec![0; SCRATCH].into_boxed_slice(),
             scratch_len: 0,
             frames: 0,
+            payload_bytes: 0,
+            compressed: false,
         }
     }
 
@@ -127,28 +136,29 @@ impl Deframer {
         self.frames
     }
 
+    /// Payload bytes of data frames announced so far (frames started).
+    pub fn payload_bytes(&self) -> u64 {
+        self.payload_bytes
+    }
+
     /// Whether a data message is unfinished.
     pub fn in_message(&self) -> bool {
         self.in_message
     }
 
-    /// Deframes all of `input`, handing pieces to `out`. After an error the deframer must not
-    /// be fed again (the stream is no longer understood).
-    pub fn feed(
-        &mut self,
-        mut input: &[u8],
-        out: &mut dyn FnMut(Piece<'_>),
-    ) -> Result<(), Violation> {
+    /// Deframes all of `input`, handing pieces to `out`. After an error (a violation, or one
+    /// `out` returned) the deframer must not be fed again (the stream is no longer understood).
+    pub fn feed(&mut self, mut input: &[u8], out: &mut Out<'_>) -> Result<(), Violation> {
         while !input.is_empty() {
             if self.in_payload {
                 let take = usize::try_from(self.left)
                     .unwrap_or(usize::MAX)
                     .min(input.len());
-                self.payload(&input[..take], out);
+                self.payload(&input[..take], out)?;
                 input = &input[take..];
                 self.left -= take as u64;
                 if self.left == 0 {
-                    self.frame_done(out);
+                    self.frame_done(out)?;
                 }
                 continue;
             }
@@ -156,21 +166,16 @@ impl Deframer {
                 Ok(used) => input = &input[used..],
                 Err(v) => {
                     // What came before the violation was seen, however the input was cut.
-                    self.flush(out);
+                    self.flush(out)?;
                     return Err(v);
                 }
             }
         }
-        self.flush(out);
-        Ok(())
+        self.flush(out)
     }
 
     /// Consumes header bytes; on a complete header, starts the frame.
-    fn header_bytes(
-        &mut self,
-        input: &[u8],
-        out: &mut dyn FnMut(Piece<'_>),
-    ) -> Result<usize, Violation> {
+    fn header_bytes(&mut self, input: &[u8], out: &mut Out<'_>) -> Result<usize, Violation> {
         let mut used = 0;
         loop {
             let need = header_len(&self.header[..self.header_len]).unwrap_or(2);
@@ -193,7 +198,7 @@ impl Deframer {
         Ok(used)
     }
 
-    fn start_frame(&mut self, h: &[u8], out: &mut dyn FnMut(Piece<'_>)) -> Result<(), Violation> {
+    fn start_frame(&mut self, h: &[u8], out: &mut Out<'_>) -> Result<(), Violation> {
         let fin = h[0] & 0x80 != 0;
         let rsv1 = h[0] & 0x40 != 0;
         let opcode = h[0] & 0x0f;
@@ -240,11 +245,12 @@ impl Deframer {
                 }
                 self.kind = Payload::Data;
                 self.in_message = true;
-                self.flush(out);
+                self.compressed = rsv1;
+                self.flush(out)?;
                 out(Piece::Start {
                     text: opcode == 1,
                     compressed: rsv1,
-                });
+                })?;
             }
             8..=10 => {
                 if !fin || len > MAX_CONTROL as u64 {
@@ -258,23 +264,26 @@ impl Deframer {
             }
             _ => return Err(Violation::UnknownOpcode),
         }
+        if self.kind == Payload::Data {
+            self.payload_bytes = self.payload_bytes.saturating_add(len);
+        }
         self.fin = fin;
         self.left = len;
         self.in_payload = len > 0;
         if len == 0 {
-            self.frame_done(out);
+            self.frame_done(out)?;
         }
         Ok(())
     }
 
     /// Unmasks payload bytes of the current frame into the scratch buffer or the control buffer.
-    fn payload(&mut self, mut data: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
+    fn payload(&mut self, mut data: &[u8], out: &mut Out<'_>) -> Result<(), Violation> {
         while !data.is_empty() {
             let (buf, len) = match self.kind {
                 Payload::Control(_) => (&mut self.control[..], &mut self.control_len),
                 Payload::Data => {
                     if self.scratch_len == SCRATCH {
-                        self.flush(out);
+                        self.flush(out)?;
                     }
                     (&mut self.scratch[..], &mut self.scratch_len)
                 }
@@ -291,30 +300,33 @@ impl Deframer {
             *len += take;
             data = &data[take..];
         }
+        Ok(())
     }
 
-    fn frame_done(&mut self, out: &mut dyn FnMut(Piece<'_>)) {
+    fn frame_done(&mut self, out: &mut Out<'_>) -> Result<(), Violation> {
         self.in_payload = false;
         match self.kind {
             Payload::Control(opcode) => {
-                self.flush(out);
-                out(Piece::Control(opcode, &self.control[..self.control_len]));
+                self.flush(out)?;
+                out(Piece::Control(opcode, &self.control[..self.control_len]))
             }
             Payload::Data if self.fin => {
-                self.flush(out);
+                self.flush(out)?;
                 self.in_message = false;
-                out(Piece::End);
+                out(Piece::End)
             }
-            Payload::Data => {}
+            Payload::Data if self.compressed => self.flush(out),
+            Payload::Data => Ok(()),
         }
     }
 
     /// Hands on the payload bytes gathered so far.
-    fn flush(&mut self, out: &mut dyn FnMut(Piece<'_>)) {
-        if self.scratch_len > 0 {
-            out(Piece::Data(&self.scratch[..self.scratch_len]));
-            self.scratch_len = 0;
+    fn flush(&mut self, out: &mut Out<'_>) -> Result<(), Violation> {
+        let n = std::mem::take(&mut self.scratch_len);
+        if n > 0 {
+            out(Piece::Data(&self.scratch[..n]))?;
         }
+        Ok(())
     }
 }
 

@@ -122,8 +122,6 @@ pub struct Stats {
     pub detections: u64,
     /// Matches seen in both the message stream and the reassembled deltas, reported once.
     pub view_repeats: u64,
-    /// Bytes fed after inspection stopped.
-    pub uninspected_bytes: u64,
 }
 
 /// Most reported matches remembered per direction to report a match once across views.
@@ -187,7 +185,6 @@ impl WebSocket {
     /// Feeds bytes relayed in `direction` (outbound: client→server).
     pub fn feed(&mut self, registry: &Registry, direction: Direction, data: &[u8]) {
         if self.violation.is_some() || self.finished {
-            self.stats.uninspected_bytes += data.len() as u64;
             return;
         }
         let channel = match direction {
