@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
@@ -15,7 +15,10 @@ macro_rules! counters {
         impl Counters {
             /// All counters as a JSON object.
             pub fn snapshot(&self) -> Value {
-                json!({ $(stringify!($name): self.$name.load(Ordering::Relaxed),)* })
+                // A map, not `json!`: the macro's recursion grows with the number of counters.
+                let mut map = serde_json::Map::new();
+                $(map.insert(stringify!($name).into(), self.$name.load(Ordering::Relaxed).into());)*
+                Value::Object(map)
             }
         }
     };
@@ -66,6 +69,12 @@ counters! {
     tls_client_rejected,
     /// Upstream TLS failures (bad certificate, wrong name): answered 502.
     tls_upstream_failures,
+    /// Upgraded connections inspected as WebSocket (issue 11).
+    websocket_sessions,
+    /// WebSocket connections whose inspection stopped at a framing violation (still relayed).
+    websocket_violations,
+    /// Upgrades to another protocol, relayed blind.
+    blind_upgrades,
 }
 
 /// Adds to a counter.

@@ -205,7 +205,7 @@ fn bench_reports_the_ratio_over_concurrent_connections() {
     );
     assert_eq!(v["connections"], 3);
     assert_eq!(v["found"], v["seeded"]);
-    assert_eq!(v["proxy_found"], v["seeded"]);
+    assert_eq!(v["proxy_found"], v["proxy_seeded"]);
     let core_only: Value = serde_json::from_slice(
         Command::new(BIN)
             .args(["bench", "--mb", "1", "--core-only", "--json", "--home"])

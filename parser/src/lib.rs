@@ -12,6 +12,7 @@
 //! - [`inspect`]: per-direction inspection of a connection: framing → decode → scan → detections.
 //! - [`finding`]: the finding record, snippet redaction and dedup.
 //! - [`session`]: one proxy client connection as a state machine (bytes and time in, actions out).
+//! - [`websocket`]: RFC 6455 deframing (permessage-deflate inflated) of upgraded connections.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,5 +24,6 @@ pub mod inspect;
 pub mod scan;
 pub mod session;
 pub mod verify;
+pub mod websocket;
 
 pub(crate) use framing::{tokens as framing_tokens, trim as framing_trim};

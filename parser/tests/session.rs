@@ -238,12 +238,14 @@ fn an_upgrade_that_was_asked_for_is_handed_to_the_relay_with_the_bytes_around_it
     };
     let Upgrade {
         link,
+        dest,
         from_client,
         from_upstream,
         request,
         response,
     } = *up;
     assert_eq!(link, a);
+    assert_eq!(dest, "a:80");
     assert_eq!(from_client, b"client-frame");
     assert_eq!(from_upstream, b"server-frame");
     assert_eq!(request.target(), b"http://a/ws");

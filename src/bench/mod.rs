@@ -2,4 +2,5 @@
 
 pub mod core;
 pub mod proxy;
+pub mod websocket;
 pub mod workload;

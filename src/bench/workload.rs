@@ -17,6 +17,10 @@ pub struct Workload {
     pub exchanges: usize,
     /// Seeded secrets and injections (each must produce exactly one detection).
     pub seeded: usize,
+    /// WebSocket sessions (after their `101`), run through the core's WebSocket inspector.
+    pub websocket: Vec<super::websocket::Session>,
+    /// Seeds in the WebSocket sessions (not counted in `seeded`: the proxy run has no sessions).
+    pub websocket_seeded: usize,
 }
 
 impl Workload {
@@ -349,6 +353,18 @@ pub fn generate(bytes: usize, seed_every: usize, rng_seed: u64) -> Workload {
         w.responses.extend(resp);
         w.exchanges += 1;
     }
+    // WebSocket sessions: about an eighth of the HTTP bytes more, sessions of ~16 KiB, every
+    // third one seeded.
+    let mut ws_bytes = 0;
+    let every = (seed_every / 2).max(1);
+    while ws_bytes < bytes / 8 {
+        let seeded = seed_every > 0 && w.websocket.len() % every == every - 1;
+        let kind = seeded.then_some(w.websocket_seeded);
+        w.websocket_seeded += usize::from(seeded);
+        let s = super::websocket::session(&mut rng, 16 << 10, kind, &mut prose);
+        ws_bytes += s.len();
+        w.websocket.push(s);
+    }
     w
 }
 
@@ -379,6 +395,10 @@ mod tests {
             }
         }
         assert_eq!(found, w.seeded, "per pattern: {by_pattern:?}");
+        assert!(w.websocket_seeded > 4);
+        let ws = crate::bench::websocket::run(&registry, &w.websocket, 1 << 20);
+        assert_eq!(ws.violations, 0);
+        assert_eq!(ws.found, w.websocket_seeded);
     }
 
     /// Writes a workload to files for profiling the core with `guardian bench --input`.

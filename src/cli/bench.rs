@@ -113,6 +113,14 @@ impl Bench {
             core.found += run.detections.len();
             core.elapsed += run.elapsed;
         }
+        if let Some(w) = &workload {
+            say("core: WebSocket sessions…");
+            let run =
+                crate::bench::websocket::run(&registry, &w.websocket, ctx.config.max_scan_bytes);
+            core.bytes += run.bytes;
+            core.found += run.found;
+            core.elapsed += run.elapsed;
+        }
         let proxy = match (&workload, self.core_only || self.input.is_some()) {
             (Some(w), false) => {
                 say(&format!("proxy: the workload directly, then through a loopback proxy, over {} connections; then small requests…", self.connections));
@@ -121,14 +129,27 @@ impl Bench {
             _ => None,
         };
         say("");
-        let seeded = workload.as_ref().map(|w| w.seeded);
-        self.report(&core, proxy.as_ref(), seeded);
+        let seeded = workload.as_ref().map(|w| w.seeded + w.websocket_seeded);
+        self.report(
+            &core,
+            proxy.as_ref(),
+            seeded,
+            workload.as_ref().map(|w| w.seeded),
+        );
         let core_ok = seeded.is_none_or(|s| s == core.found);
-        let proxy_ok = proxy.as_ref().is_none_or(|p| Some(p.found) == seeded);
+        // The proxy run carries the HTTP exchanges only.
+        let http_seeded = workload.as_ref().map(|w| w.seeded);
+        let proxy_ok = proxy.as_ref().is_none_or(|p| Some(p.found) == http_seeded);
         Ok(if core_ok && proxy_ok { 0 } else { 1 })
     }
 
-    fn report(&self, core: &CoreRun, proxy: Option<&ProxyRun>, seeded: Option<usize>) {
+    fn report(
+        &self,
+        core: &CoreRun,
+        proxy: Option<&ProxyRun>,
+        seeded: Option<usize>,
+        http_seeded: Option<usize>,
+    ) {
         let mb_per_s =
             core.bytes as f64 / (1u64 << 20) as f64 / core.elapsed.as_secs_f64().max(1e-9);
         let round = |x: f64| (x * 10.0).round() / 10.0;
@@ -180,6 +201,8 @@ impl Bench {
             "seeded": seeded,
             "found": core.found,
             "proxy_found": proxy.map(|p| p.found),
+            // The proxy run carries the HTTP exchanges, not the WebSocket sessions.
+            "proxy_seeded": proxy.and(http_seeded),
             "proxy_counters": proxy.map(|p| p.counters.clone()),
             "peak_rss_bytes": peak_rss_bytes(),
         });

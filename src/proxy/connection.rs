@@ -108,7 +108,12 @@ pub async fn serve(shared: Arc<Shared>, client: Client) {
             links.close_all();
             upgrade::relay(
                 &shared,
-                (client.reader, client.writer),
+                (
+                    client.reader,
+                    client.writer,
+                    &client.source,
+                    client.protocol,
+                ),
                 (link.reader, link.writer),
                 &up,
             )

@@ -10,6 +10,7 @@ pub mod links;
 pub mod tunnel;
 pub mod upgrade;
 pub mod upstream;
+pub mod websocket;
 
 /// The runtime moved to [`crate::runtime`]; this path stays for existing callers.
 pub use crate::runtime;

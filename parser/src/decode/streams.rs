@@ -88,6 +88,39 @@ impl Reassembly {
         })
     }
 
+    /// A view fed events one by one by its caller (the messages of a WebSocket), with no
+    /// framing of its own: see [`Reassembly::push_delta`].
+    pub fn for_events(direction: Direction, budget: u64) -> Self {
+        Reassembly {
+            events: Events::Ndjson(NdjsonParser::new()),
+            deltas: DeltaParser::new(),
+            direction,
+            streams: Vec::new(),
+            budget,
+            truncated: false,
+        }
+    }
+
+    /// Appends one text delta (from [`super::deltas::for_each_delta`]) to its stream.
+    pub fn push_delta(
+        &mut self,
+        registry: &Registry,
+        key: StreamKey,
+        text: &str,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let Reassembly {
+            direction,
+            streams,
+            budget,
+            truncated,
+            ..
+        } = self;
+        feed_stream(
+            registry, *direction, streams, budget, truncated, key, text, out,
+        );
+    }
+
     /// Whether the budget cut the reassembled text short.
     pub fn truncated(&self) -> bool {
         self.truncated

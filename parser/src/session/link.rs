@@ -239,6 +239,7 @@ impl Session {
             return self.close();
         };
         let from_client = std::mem::take(&mut self.client.pending);
+        let dest = self.dest_of(link);
         // The relay owns this link now; every other one closes.
         for id in self
             .links
@@ -253,6 +254,7 @@ impl Session {
         self.client.state = ClientState::Done;
         self.actions.push_back(Action::Upgrade(Box::new(Upgrade {
             link,
+            dest,
             request,
             response,
             from_client,

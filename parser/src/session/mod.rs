@@ -156,6 +156,8 @@ pub enum Action {
 pub struct Upgrade {
     /// The link the upgraded protocol runs on.
     pub link: LinkId,
+    /// The origin's `host:port` (findings of the upgraded protocol name it).
+    pub dest: String,
     /// The request that asked for the upgrade.
     pub request: Box<Head>,
     /// The `101` response (already written to the client).

@@ -3,6 +3,7 @@
 
 pub mod encoded;
 pub mod views;
+pub mod websocket;
 
 use std::io::Write;
 
