@@ -63,6 +63,9 @@ counters! {
     timeouts,
     /// Findings that could not be written (disk full, I/O error) or were dropped (queue full).
     findings_lost,
+    /// Findings handed to the writer and not yet written or lost (a gauge; 0 when the log has
+    /// everything recorded so far).
+    findings_pending,
     /// CONNECT tunnels intercepted (TLS terminated with a Guardian leaf).
     tls_intercepted,
     /// Clients that refused Guardian's certificate (untrusted CA, pinning).

@@ -17,7 +17,7 @@ use guardian_parser::inspect::Detection;
 use guardian_parser::scan::Platform;
 
 use crate::error::{Error, Result};
-use crate::proxy::counters::{add, Counters};
+use crate::proxy::counters::{add, dec, Counters};
 use crate::report::append::{Appended, PathFile};
 use crate::report::log::Log;
 
@@ -83,6 +83,7 @@ fn write_loop(
         match out.appended {
             Appended::Whole => {
                 add(&counters.findings, 1);
+                dec(&counters.findings_pending);
                 if failing > 0 {
                     log.line(&format!(
                         "findings: writing to {} again after {failing} lost finding(s)",
@@ -93,6 +94,7 @@ fn write_loop(
             }
             Appended::Lost(why) | Appended::Fragment(_, why) => {
                 add(&counters.findings_lost, 1);
+                dec(&counters.findings_pending);
                 failing += 1;
                 if failing == 1 {
                     log.line(&format!(
@@ -155,9 +157,12 @@ impl FindingSink {
         };
         line.push(b'\n');
         let queue = self.queue.lock().ok().and_then(|q| q.clone());
+        // Counted pending before the writer can see it, so the gauge never goes below zero.
+        add(&self.counters.findings_pending, 1);
         match queue.map(|q| q.try_send(Job::Line(line))) {
             Some(Ok(())) => {}
             Some(Err(TrySendError::Full(_))) | Some(Err(TrySendError::Disconnected(_))) | None => {
+                dec(&self.counters.findings_pending);
                 add(&self.counters.findings_lost, 1);
                 self.log.line(&format!(
                     "findings: queue full or closed, a {} finding was not written to {}",

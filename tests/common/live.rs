@@ -57,7 +57,8 @@ pub fn lines(path: &Path) -> u64 {
 /// Waits until the traffic so far is settled in the daemon of `home`: no client connection is
 /// open, or every request it forwarded has been answered (blind tunnels stay open until their
 /// idle timeout, and carry nothing to find), so every detection has been handed to the
-/// findings writer; and `findings.jsonl` holds as many lines as the writer counted written.
+/// findings writer; the writer has nothing pending; and `findings.jsonl` holds as many lines as
+/// the writer counted written.
 pub fn settle(home: &Path) {
     let log = home.join("findings.jsonl");
     wait_counters(
@@ -66,7 +67,9 @@ pub fn settle(home: &Path) {
         |c| {
             let quiet =
                 c["active_connections"].as_u64() == Some(0) || c["requests"] == c["responses"];
-            quiet && c["findings"].as_u64() == Some(lines(&log))
+            quiet
+                && c["findings_pending"].as_u64() == Some(0)
+                && c["findings"].as_u64() == Some(lines(&log))
         },
     );
 }
