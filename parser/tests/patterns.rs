@@ -5,38 +5,9 @@
 
 mod common;
 
+use common::cases::{cases, spec};
 use common::*;
-use guardian_parser::scan::{Direction, Platform, Registry, RuleSpec};
-
-struct Case {
-    line: usize,
-    positive: bool,
-    pattern: String,
-    input: Vec<u8>,
-}
-
-fn cases() -> Vec<Case> {
-    include_str!("cases/patterns.txt")
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("+ ") || l.starts_with("- "))
-        .map(|(i, l)| {
-            let (pattern, input) = l[2..].split_once(' ').expect("case: sign, pattern, input");
-            Case {
-                line: i + 1,
-                positive: l.starts_with('+'),
-                pattern: pattern.to_string(),
-                input: unescape_case(input),
-            }
-        })
-        .collect()
-}
-
-fn spec(id: &str) -> Option<RuleSpec> {
-    guardian_parser::scan::builtin_rules()
-        .into_iter()
-        .find(|r| r.id == id)
-}
+use guardian_parser::scan::{Direction, Platform, Registry};
 
 fn platform_for(pattern: &str) -> Platform {
     spec(pattern)

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run raw byte streams through the real inspector.
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod encoded;
 pub mod views;
 pub mod websocket;
