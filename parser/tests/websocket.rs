@@ -462,6 +462,24 @@ fn a_long_text_message_streams_past_the_held_limit() {
     assert_eq!(patterns(&found), vec!["reverse_shell"]);
 }
 
+#[test]
+fn empty_messages_compressed_after_a_flush_inflate_to_nothing() {
+    let registry = Registry::builtin(Platform::Generic);
+    let mut f = Frames::new(Direction::Inbound, Some(true));
+    f.message(TEXT, b"", 5).message(BINARY, b"", 5);
+    f.message(TEXT, SHELL.as_bytes(), 7);
+    let (found, ws) = inspect_websocket(
+        &registry,
+        Direction::Inbound,
+        f.extensions(),
+        &f.bytes,
+        &[3],
+        MAX_SCAN,
+    );
+    assert_eq!(ws.violation(), None);
+    assert_eq!(patterns(&found), vec!["reverse_shell"]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 

@@ -91,6 +91,13 @@ impl Frames {
             c.compress_vec(&[], &mut out, FlushCompress::Sync)
                 .expect("deflate");
         }
+        // zlib writes nothing for a sync flush with no new input right after another one. The
+        // stream is byte-aligned then, and RFC 7692 §7.2.3.6 sends the empty message as the
+        // empty stored block without its tail: 0x00 (an empty payload would leave the
+        // receiver inside a stored block).
+        if out.is_empty() {
+            return vec![0];
+        }
         assert!(out.ends_with(&[0, 0, 0xff, 0xff]), "sync flush tail");
         out.truncate(out.len() - 4);
         if !*takeover {
