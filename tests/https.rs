@@ -6,8 +6,9 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+use common::script_origin::*;
 use common::*;
 use serde_json::json;
 
@@ -31,59 +32,21 @@ srv.serve_forever()
 "#;
 
 struct Origin {
-    child: Child,
+    /// Kept for its drop, which stops the origin.
+    _script: ScriptOrigin,
     port: u16,
     ca: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// An HTTPS origin for `names`, with its own CA (not the system's, not Guardian's).
 fn https_origin(names: &[&str]) -> Origin {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Test Origin CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert =
-        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-    let (cert_path, key_path, ca_path, script) = (
-        dir.path().join("o.pem"),
-        dir.path().join("o.key"),
-        dir.path().join("ca.pem"),
-        dir.path().join("o.py"),
-    );
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
-    std::fs::write(&script, ORIGIN).unwrap();
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .arg(&cert_path)
-        .arg(&key_path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = first_stdout_line(&mut child);
+    let cert = test_cert(dir.path(), names, "Test Origin CA");
+    let script = script_origin(dir, "o.py", ORIGIN, &[&cert.cert, &cert.key]);
     Origin {
-        child,
-        port: line.trim().parse().unwrap(),
-        ca: ca_path,
-        _dir: dir,
+        port: script.port,
+        ca: cert.ca,
+        _script: script,
     }
 }
 

@@ -5,9 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::script_origin::*;
 use common::*;
 use serde_json::json;
 
@@ -43,35 +43,11 @@ print(srv.server_address[1], flush=True)
 srv.serve_forever()
 "#;
 
-struct Origin {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts the origin; `tls` is (certificate, key) files for HTTPS.
-fn sse_origin(dir: tempfile::TempDir, tls: Option<(&Path, &Path)>) -> Origin {
-    let script = dir.path().join("sse_origin.py");
-    std::fs::write(&script, ORIGIN).unwrap();
-    let mut cmd = Command::new("python3");
-    cmd.arg(&script).arg(SHELL);
-    if let Some((cert, key)) = tls {
-        cmd.arg(cert).arg(key);
-    }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-    let line = first_stdout_line(&mut child);
-    Origin {
-        child,
-        port: line.trim().parse().unwrap(),
-        _dir: dir,
-    }
+fn sse_origin(dir: tempfile::TempDir, tls: Option<(&Path, &Path)>) -> ScriptOrigin {
+    let mut args = vec![Path::new(SHELL)];
+    args.extend(tls.into_iter().flat_map(|(cert, key)| [cert, key]));
+    script_origin(dir, "sse_origin.py", ORIGIN, &args)
 }
 
 /// Waits (bounded) for the first finding, stops Guardian, and returns every finding written,
@@ -116,32 +92,12 @@ fn a_command_streamed_in_three_character_deltas_is_one_finding() {
 #[test]
 fn the_streamed_command_is_found_through_https_inspection() {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Test SSE Origin CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["llm.test".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let (cert_path, key_path, ca_path) = (
-        dir.path().join("o.pem"),
-        dir.path().join("o.key"),
-        dir.path().join("ca.pem"),
-    );
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
-    let origin = sse_origin(dir, Some((&cert_path, &key_path)));
+    let cert = test_cert(dir.path(), &["llm.test"], "Test SSE Origin CA");
+    let origin = sse_origin(dir, Some((&cert.cert, &cert.key)));
     let g = Guardian::serve(json!({
         "https_inspection": true,
         "resolve": {"llm.test:443": format!("127.0.0.1:{}", origin.port)},
-        "upstream_ca_file": ca_path.display().to_string(),
+        "upstream_ca_file": cert.ca.display().to_string(),
     }));
     let cacert = g.home_dir().join("ca").join("ca.pem").display().to_string();
     let (ok, body) = curl(&[

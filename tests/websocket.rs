@@ -9,9 +9,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::script_origin::*;
 use common::*;
 use serde_json::json;
 
@@ -124,34 +125,13 @@ else:
     asyncio.run(main())
 "#;
 
-struct Server {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server(dir: tempfile::TempDir, tls: Option<(&Path, &Path)>, compression: &str) -> Server {
-    let script = dir.path().join("ws_server.py");
-    std::fs::write(&script, SERVER).unwrap();
-    let mut cmd = Command::new("python3");
-    cmd.arg(&script);
-    if let Some((cert, key)) = tls {
-        cmd.arg(cert).arg(key);
-    }
-    let mut child = cmd.arg(compression).stdout(Stdio::piped()).spawn().unwrap();
-    let line = first_stdout_line(&mut child);
-    Server {
-        child,
-        port: line.trim().parse().unwrap(),
-        dir,
-    }
+fn server(dir: tempfile::TempDir, tls: Option<(&Path, &Path)>, compression: &str) -> ScriptOrigin {
+    let mut args: Vec<&Path> = tls
+        .into_iter()
+        .flat_map(|(cert, key)| [cert, key])
+        .collect();
+    args.push(Path::new(compression));
+    script_origin(dir, "ws_server.py", SERVER, &args)
 }
 
 /// Runs the client (bounded by its socket timeouts and this deadline); returns its stdout.
@@ -239,32 +219,12 @@ fn a_key_split_over_two_uncompressed_frames_is_one_finding() {
 #[test]
 fn wss_through_https_inspection_is_inspected_too() {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Test WebSocket Origin CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["ws.test".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let (cert_path, key_path, ca_path) = (
-        dir.path().join("o.pem"),
-        dir.path().join("o.key"),
-        dir.path().join("ca.pem"),
-    );
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
-    let s = server(dir, Some((&cert_path, &key_path)), "deflate");
+    let cert = test_cert(dir.path(), &["ws.test"], "Test WebSocket Origin CA");
+    let s = server(dir, Some((&cert.cert, &cert.key)), "deflate");
     let g = Guardian::serve(json!({
         "https_inspection": true,
         "resolve": {"ws.test:443": format!("127.0.0.1:{}", s.port)},
-        "upstream_ca_file": ca_path.display().to_string(),
+        "upstream_ca_file": cert.ca.display().to_string(),
     }));
     let cacert = g.home_dir().join("ca").join("ca.pem").display().to_string();
     let proxy = g.addr.to_string();

@@ -5,6 +5,7 @@
 pub mod durable;
 pub mod live;
 pub mod raw;
+pub mod script_origin;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
