@@ -151,3 +151,148 @@ fn rejected_configs_keep_their_sentence() {
         assert_eq!(rejected(config.as_bytes(), envs), *expected, "{config}");
     }
 }
+
+/// Hostile files: each is refused with one sentence naming the key (or the file), never a
+/// panic (exit 101) or a hang.
+#[test]
+fn hostile_configs_get_one_clear_sentence() {
+    let deep = format!(
+        "{{\"resolve\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let nested_value = format!(
+        "{{\"max_scan_bytes\":{}1{}}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let cases: &[(&[u8], &str)] = &[
+        // A key written twice hides one of two settings.
+        (
+            br#"{"listen":"127.0.0.1:1","listen":"127.0.0.1:2"}"#,
+            "config: duplicate key \"listen\"",
+        ),
+        (
+            br#"{"timeouts":{"idle":"1s","idle":"2s"}}"#,
+            "config key \"timeouts\": duplicate key \"idle\"",
+        ),
+        (
+            br#"{"resolve":{"a.example:1":"127.0.0.1:1","a.example:1":"127.0.0.1:2"}}"#,
+            "config key \"resolve\": duplicate key \"a.example:1\"",
+        ),
+        (
+            br#"{"resolve":{"a.example:1":"127.0.0.1:1","A.example:1":"127.0.0.1:2"}}"#,
+            "config key \"resolve\": key \"A.example:1\" names the same host:port as an earlier key",
+        ),
+        (
+            br#"{"trusted_credential_hosts":{"ai_api_key":["a.example"],"ai_api_key":[]}}"#,
+            "config key \"trusted_credential_hosts\": duplicate key \"ai_api_key\"",
+        ),
+        (
+            br#"{"patterns":{"extra":[{"id":"x_a","id":"x_b"}]}}"#,
+            "config key \"patterns.extra\": duplicate key \"id\"",
+        ),
+        // A list where an object belongs (serde's derived structs would read it field by field).
+        (
+            br#"{"timeouts":["1s"]}"#,
+            "config key \"timeouts\": must be an object {\"connect\", \"header\", \"idle\", \"response\"}",
+        ),
+        (
+            br#"{"patterns":{"extra":[["x_y"]]}}"#,
+            "config key \"patterns.extra\": every entry must be an object",
+        ),
+        // Deep nesting stops at serde_json's recursion limit, as a syntax error.
+        (
+            deep.as_bytes(),
+            "config file FILE is not valid JSON (recursion limit exceeded at line 1 column 138); fix the syntax or remove the file",
+        ),
+        (
+            nested_value.as_bytes(),
+            &format!(
+                "config key \"max_scan_bytes\": {}1{} must be a whole number from 1024 to 67108864",
+                "[".repeat(100),
+                "]".repeat(100)
+            ),
+        ),
+        // Huge and NaN-like numbers.
+        (
+            br#"{"max_scan_bytes":NaN}"#,
+            "config file FILE is not valid JSON (expected value at line 1 column 19); fix the syntax or remove the file",
+        ),
+        (
+            br#"{"max_scan_bytes":-0.0}"#,
+            "config key \"max_scan_bytes\": -0.0 must be a whole number from 1024 to 67108864",
+        ),
+        (
+            br#"{"timeouts":{"connect":"18446744073709551616s"}}"#,
+            "config key \"timeouts.connect\": \"18446744073709551616s\" is not a duration like \"30s\" (number is too large or cannot be represented without a lack of precision (values below 1ns are not supported))",
+        ),
+        (
+            br#"{"timeouts":{"connect":"inf"}}"#,
+            "config key \"timeouts.connect\": \"inf\" is not a duration like \"30s\" (expected number at 0)",
+        ),
+        (
+            br#"{"dedup_window":"99999999999999999999h"}"#,
+            "config key \"dedup_window\": \"99999999999999999999h\" is not a duration like \"10m\" (number is too large or cannot be represented without a lack of precision (values below 1ns are not supported))",
+        ),
+        // Not JSON text at all.
+        (
+            b"{\"platform\":\"pico\xffclaw\"}",
+            "cannot read config file FILE: stream did not contain valid UTF-8",
+        ),
+        (
+            b"",
+            "config file FILE is not valid JSON (EOF while parsing a value at line 1 column 0); fix the syntax or remove the file",
+        ),
+        (
+            br#"{} {}"#,
+            "config file FILE is not valid JSON (trailing characters at line 1 column 4); fix the syntax or remove the file",
+        ),
+    ];
+    for (config, expected) in cases {
+        let shown = String::from_utf8_lossy(&config[..config.len().min(80)]).into_owned();
+        assert_eq!(
+            rejected(config, &[]),
+            format!("guardian: {expected}"),
+            "{shown}"
+        );
+    }
+}
+
+/// A file of megabytes is refused before it is read (the largest is 1 MiB: a configuration
+/// is a few kilobytes), whether its content would parse or not.
+#[test]
+fn a_huge_config_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 MB, sparse: nothing is written, so the test costs no disk.
+    let sparse = dir.path().join("huge.json");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    // Valid JSON just over the limit.
+    let padded = format!("{{{}}}", " ".repeat(1 << 20));
+    // Valid JSON at the limit is read.
+    let at_limit = format!("{{{}}}", " ".repeat((1 << 20) - 2));
+    let (ok, _, _d) = check(at_limit.as_bytes(), &[]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        rejected(padded.as_bytes(), &[]),
+        "guardian: config file FILE is larger than 1024 KiB; a configuration is a small JSON object"
+    );
+    let out = check_file(&sparse, dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "guardian: config file {} is larger than 1024 KiB; a configuration is a small JSON object",
+            sparse.display()
+        )
+    );
+}
