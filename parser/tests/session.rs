@@ -252,6 +252,69 @@ fn an_upgrade_that_was_asked_for_is_handed_to_the_relay_with_the_bytes_around_it
     assert_eq!(response.status(), Some(101));
 }
 
+/// An upgrade request with a 5-byte body, of which the client sent 2, already switched by its
+/// origin: the session waits for the client to finish the request before the relay starts.
+fn switched_before_the_request_ended() -> (Pair, LinkId) {
+    let mut p = Pair::new();
+    p.client_sends(
+        b"POST http://a/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nab",
+    );
+    let a = p.connect_last();
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    );
+    assert!(p.received().starts_with("HTTP/1.1 101 "));
+    assert!(p.handover.is_none(), "not before the request ended");
+    (p, a)
+}
+
+#[test]
+fn a_client_that_never_finishes_a_switched_upgrade_request_closes_after_the_idle_timeout() {
+    let (mut p, a) = switched_before_the_request_ended();
+    assert_eq!(p.s.poll_timeout(), Some(p.now + TIMEOUTS.idle));
+    // What the origin sends meanwhile is held for the relay; it does not keep a client alive
+    // that never finishes its request.
+    p.advance(TIMEOUTS.idle / 2);
+    p.origin_sends(a, b"server-frame");
+    p.advance(TIMEOUTS.idle / 2 - Duration::from_millis(1));
+    assert!(!p.closed);
+    p.advance(Duration::from_millis(1));
+    assert!(p.closed && p.handover.is_none());
+    assert!(p.closed_links.contains(&a));
+    assert!(!p.received().contains("server-frame"));
+    assert_eq!(p.s.tally().timeouts, 1);
+    assert_eq!(p.s.poll_timeout(), None);
+}
+
+#[test]
+fn a_switched_upgrade_request_that_goes_on_slowly_is_not_timed_out_and_is_handed_over() {
+    let (mut p, a) = switched_before_the_request_ended();
+    p.advance(TIMEOUTS.idle - Duration::from_millis(1));
+    p.client_sends(b"c");
+    p.advance(TIMEOUTS.idle - Duration::from_millis(1));
+    p.client_sends(b"de");
+    assert!(!p.closed);
+    assert_eq!(p.sent(a).split("\r\n\r\n").nth(1), Some("abcde"));
+    assert!(matches!(p.handover, Some(Action::Upgrade(_))));
+}
+
+#[test]
+fn an_upgrade_the_origin_never_answers_is_504_after_the_response_timeout() {
+    for body in ["", "ab"] {
+        let mut p = Pair::new();
+        let head = "POST http://a/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\n";
+        // The request is complete, or its body never comes.
+        p.client_sends(format!("{head}{body}").as_bytes());
+        let a = p.connect_last();
+        p.advance(TIMEOUTS.response - Duration::from_millis(1));
+        assert!(p.statuses.is_empty() && !p.closed, "body {body:?}");
+        p.advance(Duration::from_millis(1));
+        assert_eq!(p.statuses, [504], "body {body:?}");
+        assert!(p.closed && p.handover.is_none() && p.closed_links.contains(&a));
+    }
+}
+
 #[test]
 fn a_declined_upgrade_goes_on_as_http() {
     let mut p = Pair::new();

@@ -53,7 +53,9 @@ pub const MAX_PARKED: usize = 4;
 pub struct Timeouts {
     /// A request head must be complete this long after its first byte.
     pub header: Duration,
-    /// A connection with nothing outstanding closes after this long without bytes.
+    /// A connection with nothing outstanding closes after this long without bytes; so does one
+    /// whose origin accepted an upgrade while the client has not finished the request that
+    /// asked for it (the origin's bytes are held, and do not count).
     pub idle: Duration,
     /// A request outstanding this long without response bytes gets a 504 (or the close).
     pub response: Duration,
@@ -268,8 +270,9 @@ impl Session {
                 let at = link.last_read + t.response;
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
-            Some(_) => {}
-            None => {
+            // Nothing outstanding, or a `101` relayed while the client has not finished the
+            // request that asked for it: the client must send, so the idle timeout runs.
+            _ => {
                 let at = self.last_activity + t.idle;
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
@@ -351,7 +354,7 @@ impl Session {
                 self.close();
                 return;
             }
-            None if now >= self.last_activity + t.idle => {
+            Some((_, false, _)) | None if now >= self.last_activity + t.idle => {
                 self.tally.timeouts += 1;
                 self.log(format!(
                     "client {}: idle timeout ({}), closing",
