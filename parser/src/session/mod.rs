@@ -34,16 +34,18 @@ mod client;
 mod link;
 pub mod rewrite;
 pub mod route;
+mod shed;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::framing::{Head, RequestKind};
-use crate::inspect::{Detection, Inspector, Stats, DEFAULT_MAX_SCAN_BYTES};
-use crate::scan::{Direction, Registry};
+use crate::inspect::{Detection, Stats, DEFAULT_MAX_SCAN_BYTES};
+use crate::scan::Registry;
 pub use client::ClientState;
 use link::Link;
 pub use link::LinkState;
+pub use shed::SHED_AFTER_BODY_BYTES;
 
 /// Idle upstream links kept per client connection, for origins it returns to.
 pub const MAX_PARKED: usize = 4;
@@ -218,7 +220,7 @@ pub struct Session {
     actions: VecDeque<Action>,
     detections: VecDeque<Detection>,
     tally: Tally,
-    /// Inspector statistics of links already gone.
+    /// Inspector statistics of links already gone and of inspectors replaced by fresh ones.
     gone: Stats,
     /// Last time bytes moved (for the idle timeout).
     last_activity: Instant,
@@ -227,10 +229,7 @@ pub struct Session {
 impl Session {
     /// A session for a client that connected at `now`.
     pub fn new(registry: &Registry, config: Config, now: Instant) -> Self {
-        let mut inspector = Inspector::new(registry, Direction::Outbound, config.max_scan_bytes);
-        if let Some((host, port)) = &config.origin {
-            inspector.set_dest(Some(route::authority(host, *port)));
-        }
+        let inspector = shed::client_inspector(registry, &config);
         Session {
             config,
             client: client::Client::new(inspector),
