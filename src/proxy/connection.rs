@@ -158,9 +158,11 @@ impl Shell {
             }
             self.record(&mut session);
             if session.client_state() == &session::ClientState::Idle && !busy(&session) {
-                // Nothing outstanding: give back the large buffers.
+                // Nothing outstanding: give back the large buffers, the shell's and the
+                // inspectors'.
                 self.buf.shrink();
                 self.links.shrink();
+                session.shed(&self.shared.registry);
             }
             let wake = links::wait(
                 &session,

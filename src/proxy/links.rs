@@ -16,10 +16,14 @@ use super::{upstream, BoxRead, BoxWrite, Shared};
 use crate::counters::add;
 use crate::runtime::{self, TcpStream};
 
-/// Bytes read per read while a connection is busy.
+/// Bytes read per read by a blind tunnel.
 pub const READ_BUF: usize = 64 * 1024;
-/// Bytes read per read while a connection waits (buffers shrink back to this when idle).
-pub const IDLE_BUF: usize = 4 * 1024;
+/// The largest read buffer of a connection, reached while a large body streams (fewer reads
+/// and wake-ups per byte; given back when the connection goes idle).
+pub const STREAM_BUF: usize = 256 * 1024;
+/// Bytes read per read while a connection waits (buffers shrink back to this when idle): a
+/// typical request head fits, and an idle link has nothing to say (a byte from it closes it).
+pub const IDLE_BUF: usize = 1024;
 
 /// A read buffer that grows while data streams and shrinks when the connection is idle.
 pub struct ReadBuf(Vec<u8>);
@@ -40,10 +44,11 @@ impl ReadBuf {
         &self.0[..n]
     }
 
-    /// A read filled the buffer: the next one gets a large one.
+    /// A read filled the buffer: the next one gets one four times the size, up to
+    /// [`STREAM_BUF`] (a message of a few KiB never holds the largest one).
     pub fn grow_if_full(&mut self, n: usize) {
-        if n == self.0.len() && n < READ_BUF {
-            self.0 = vec![0; READ_BUF];
+        if n == self.0.len() && n < STREAM_BUF {
+            self.0 = vec![0; (n * 4).min(STREAM_BUF)];
         }
     }
 
@@ -229,4 +234,31 @@ pub async fn wait(
         Poll::Pending
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_buffer_grows_with_full_reads_and_shrinks_when_idle() {
+        let mut buf = ReadBuf::new();
+        assert_eq!(buf.space().len(), IDLE_BUF);
+        buf.grow_if_full(IDLE_BUF - 1);
+        assert_eq!(buf.space().len(), IDLE_BUF, "a read that did not fill it");
+        let mut size = IDLE_BUF;
+        for _ in 0..8 {
+            let full = buf.space().len();
+            buf.grow_if_full(full);
+            size = (size * 4).min(STREAM_BUF);
+            assert_eq!(
+                buf.space().len(),
+                size,
+                "four times the size of the full one"
+            );
+        }
+        assert_eq!(size, STREAM_BUF, "up to the largest");
+        buf.shrink();
+        assert_eq!(buf.space().len(), IDLE_BUF);
+    }
 }

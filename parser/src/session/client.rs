@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::framing::{Event, Head, RequestKind, Section};
 use crate::inspect::Inspector;
-use crate::scan::{Direction, Registry};
+use crate::scan::Registry;
 
 use super::link::Link;
 use super::route::{self, split_authority};
@@ -409,10 +409,7 @@ impl Session {
         }
         let id = LinkId(self.next_link);
         self.next_link += 1;
-        let mut inspector =
-            Inspector::new(registry, Direction::Inbound, self.config.max_scan_bytes);
-        let dest = route::authority(host, port);
-        inspector.set_dest(Some(dest));
+        let inspector = super::shed::link_inspector(registry, &self.config, host, port);
         self.links.push(Link::new(id, host, port, inspector, now));
         self.active = Some(id);
         self.actions.push_back(Action::Connect {

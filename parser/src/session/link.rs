@@ -121,11 +121,12 @@ impl Session {
         if self.client.is_over() || bytes.is_empty() {
             return;
         }
-        self.last_activity = now;
-        self.links[i].last_read = now;
         match self.links[i].state {
             LinkState::Idle | LinkState::Connecting => return self.unsolicited(link),
             LinkState::Switched => {
+                // Held for the relay. The session waits for the client to finish its request
+                // (the idle timeout runs from the client's last bytes): an origin that keeps
+                // talking does not keep that wait open.
                 if let Some((_, held)) = &mut self.links[i].switched {
                     held.extend_from_slice(bytes);
                 }
@@ -133,6 +134,8 @@ impl Session {
             }
             _ => {}
         }
+        self.last_activity = now;
+        self.links[i].last_read = now;
         let mut at = 0;
         loop {
             let Some(i) = self.link_index(link) else {

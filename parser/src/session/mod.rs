@@ -34,16 +34,18 @@ mod client;
 mod link;
 pub mod rewrite;
 pub mod route;
+mod shed;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::framing::{Head, RequestKind};
-use crate::inspect::{Detection, Inspector, Stats, DEFAULT_MAX_SCAN_BYTES};
-use crate::scan::{Direction, Registry};
+use crate::inspect::{Detection, Stats, DEFAULT_MAX_SCAN_BYTES};
+use crate::scan::Registry;
 pub use client::ClientState;
 use link::Link;
 pub use link::LinkState;
+pub use shed::SHED_AFTER_BODY_BYTES;
 
 /// Idle upstream links kept per client connection, for origins it returns to.
 pub const MAX_PARKED: usize = 4;
@@ -53,7 +55,9 @@ pub const MAX_PARKED: usize = 4;
 pub struct Timeouts {
     /// A request head must be complete this long after its first byte.
     pub header: Duration,
-    /// A connection with nothing outstanding closes after this long without bytes.
+    /// A connection with nothing outstanding closes after this long without bytes; so does one
+    /// whose origin accepted an upgrade while the client has not finished the request that
+    /// asked for it (the origin's bytes are held, and do not count).
     pub idle: Duration,
     /// A request outstanding this long without response bytes gets a 504 (or the close).
     pub response: Duration,
@@ -216,7 +220,7 @@ pub struct Session {
     actions: VecDeque<Action>,
     detections: VecDeque<Detection>,
     tally: Tally,
-    /// Inspector statistics of links already gone.
+    /// Inspector statistics of links already gone and of inspectors replaced by fresh ones.
     gone: Stats,
     /// Last time bytes moved (for the idle timeout).
     last_activity: Instant,
@@ -225,10 +229,7 @@ pub struct Session {
 impl Session {
     /// A session for a client that connected at `now`.
     pub fn new(registry: &Registry, config: Config, now: Instant) -> Self {
-        let mut inspector = Inspector::new(registry, Direction::Outbound, config.max_scan_bytes);
-        if let Some((host, port)) = &config.origin {
-            inspector.set_dest(Some(route::authority(host, *port)));
-        }
+        let inspector = shed::client_inspector(registry, &config);
         Session {
             config,
             client: client::Client::new(inspector),
@@ -268,8 +269,9 @@ impl Session {
                 let at = link.last_read + t.response;
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
-            Some(_) => {}
-            None => {
+            // Nothing outstanding, or a `101` relayed while the client has not finished the
+            // request that asked for it: the client must send, so the idle timeout runs.
+            _ => {
                 let at = self.last_activity + t.idle;
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
@@ -351,7 +353,7 @@ impl Session {
                 self.close();
                 return;
             }
-            None if now >= self.last_activity + t.idle => {
+            Some((_, false, _)) | None if now >= self.last_activity + t.idle => {
                 self.tally.timeouts += 1;
                 self.log(format!(
                     "client {}: idle timeout ({}), closing",
