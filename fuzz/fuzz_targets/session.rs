@@ -1,8 +1,9 @@
 //! The proxy session under random interleavings of client bytes, upstream bytes, connects,
-//! closes and time. Asserts: the origin never receives a request framed differently from how
-//! the client framed it, and its body bytes are the client's; what the client receives is a
-//! well-framed sequence of at most one final response per request, in order; bytes from a link
-//! with no request outstanding never reach the client; no action follows the end.
+//! closes, time and buffer shedding. Asserts: the origin never receives a request framed
+//! differently from how the client framed it, and its body bytes are the client's; what the
+//! client receives is a well-framed sequence of at most one final response per request, in
+//! order; bytes from a link with no request outstanding never reach the client; no action
+//! follows the end.
 #![no_main]
 
 use std::collections::{HashMap, VecDeque};
@@ -221,6 +222,10 @@ fuzz_target!(|data: &[u8]| {
                 w.now += Duration::from_secs(u64::from(arg) * 8);
                 if w.s.poll_timeout().is_some_and(|t| t <= w.now) {
                     w.s.handle_timeout(registry, w.now);
+                }
+                // The shell sheds buffers while it waits; at any point it must change nothing.
+                if arg % 2 == 1 {
+                    w.s.shed(registry);
                 }
             }
             6 => {
