@@ -1,6 +1,10 @@
 //! Context checks of the credential rules beyond the AI keys: token edges, documented
 //! placeholders, and where a family's secret part starts.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+
 use super::rule::MatchContext;
 
 fn is_alnum(b: Option<u8>) -> bool {
@@ -12,7 +16,7 @@ fn is_token(b: Option<u8>) -> bool {
     b.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
-/// Words that only documentation and templates put inside a credential.
+/// Words that only documentation and templates put inside a credential (lower case).
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"example",
     b"your",
@@ -26,14 +30,19 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// Documented example keys and placeholders: `AKIAIOSFODNN7EXAMPLE`, anything ending in
 /// `EXAMPLE`, `your-token-here`, and runs of one character (`xxxx…`, `0000…`, `XXXX…`), which
 /// no random key of these lengths holds.
+///
+/// It runs on every candidate key, including the expected-use ones in every request head:
+/// the words are one case-insensitive automaton built once, not a lower-cased copy and seven
+/// searches per call.
 pub(crate) fn is_placeholder(body: &[u8]) -> bool {
-    let lower = body.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w).is_some())
-    {
-        return true;
-    }
+    static WORDS: OnceLock<AhoCorasick> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(PLACEHOLDER_WORDS)
+            .unwrap_or_else(|e| panic!("placeholder words must compile: {e}"))
+    });
     let mut run = 0;
     let mut prev = None;
     for &b in body {
@@ -43,7 +52,7 @@ pub(crate) fn is_placeholder(body: &[u8]) -> bool {
             return true;
         }
     }
-    false
+    words.is_match(body)
 }
 
 /// Mixes at least two of upper case, lower case and digits, with ten distinct characters.
@@ -272,4 +281,61 @@ pub(crate) fn database_url(ctx: &MatchContext<'_>) -> bool {
         && !PASSWORD_PLACEHOLDERS.iter().any(|p| lower == *p)
         && !is_placeholder(password)
         && !lower.starts_with(b"your")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_placeholder;
+
+    /// The definition, written plainly: a placeholder word in any case, or six equal bytes.
+    fn reference(body: &[u8]) -> bool {
+        let lower = body.to_ascii_lowercase();
+        super::PLACEHOLDER_WORDS
+            .iter()
+            .any(|w| lower.windows(w.len()).any(|x| x == *w))
+            || body.windows(6).any(|w| w.iter().all(|&b| b == w[0]))
+    }
+
+    #[test]
+    fn placeholders_match_the_plain_definition() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"AKIAIOSFODNN7EXAMPLE",
+            b"IOSFODNN7EXAMPL",
+            b"your-token-here",
+            b"YOUR_API_KEY",
+            b"yourx",
+            b"you",
+            b"xxxxxx",
+            b"xxxxx",
+            b"XXXXXXXXXXXX",
+            b"a00000",
+            b"abc000001",
+            b"Zx9PlaceHolder",
+            b"placeholde",
+            b"REDACTED",
+            b"dummy1",
+            b"dumm",
+            b"ChangeMe",
+            b"sample",
+            b"sampl",
+            b"T3BlbkFJ9aXk2LmQ0vR7wZ",
+            b"proj-4fK9sQ2mZ8xL1cV7bN3hJ6tY0pR5wE",
+            b"\xff\xfe\xff",
+        ];
+        for &c in cases {
+            assert_eq!(
+                is_placeholder(c),
+                reference(c),
+                "{:?}",
+                String::from_utf8_lossy(c)
+            );
+        }
+        // Every suffix and prefix of a word-bearing body, so an edge never hides or invents one.
+        let body = b"k9Qexample7Zyour3changeme";
+        for i in 0..body.len() {
+            assert_eq!(is_placeholder(&body[i..]), reference(&body[i..]));
+            assert_eq!(is_placeholder(&body[..i]), reference(&body[..i]));
+        }
+    }
 }
