@@ -9,7 +9,7 @@
 //! message that is JSON is JSON-unescaped twice first (as a JSON
 //! body is); one that is a provider delta event (OpenAI Realtime `response.text.delta`,
 //! `response.output_text.delta`, `response.audio_transcript.delta`,
-//! `response.function_call_arguments.delta`, any shape [`for_each_delta`] knows) is scanned in
+//! `response.function_call_arguments.delta`, any shape [`for_each_delta`](crate::decode::deltas::for_each_delta) knows) is scanned in
 //! its reassembled view instead, one logical text per stream, as SSE events are. Control frame
 //! payloads (close reasons, ping data) are a part of their own.
 //!
@@ -28,7 +28,7 @@
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::frame::{Deframer, Piece, Violation};
-use crate::decode::deltas::{for_each_delta, StreamKind};
+use crate::decode::deltas::{DeltaParser, StreamKind};
 use crate::decode::encoded::Scope;
 use crate::decode::{EncodedView, Normaliser, Reassembly, TextForm, View, OUTPUT_PIECE};
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
@@ -147,6 +147,8 @@ struct Sink {
     stream: StreamScanner,
     control: StreamScanner,
     deltas: Reassembly,
+    /// Delta extraction, fast for events shaped like the previous one.
+    parser: DeltaParser,
     /// The decoded views of the text messages in the message stream.
     encoded: EncodedView,
     max_scan_bytes: u64,
@@ -189,6 +191,7 @@ impl Channel {
                 // Delta text is bounded per message; so is its decoded output (a fraction of it).
                 deltas: Reassembly::for_events(direction, u64::MAX)
                     .with_encoded_views(Some(u64::MAX)),
+                parser: DeltaParser::new(),
                 encoded: EncodedView::new(Scope::Body, direction, max_scan_bytes),
                 max_scan_bytes,
                 stats: ChannelStats::default(),
@@ -399,10 +402,11 @@ impl Sink {
             if self.msg.json {
                 let Sink {
                     deltas: view,
+                    parser,
                     view_matches,
                     ..
                 } = self;
-                for_each_delta(&held, &mut |key, text| {
+                parser.for_each_delta(&held, &mut |key, text| {
                     if key.kind != StreamKind::Generic {
                         deltas = true;
                         view.push_delta(registry, key, text, view_matches);
