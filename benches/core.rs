@@ -312,5 +312,113 @@ fn bench_core(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_core);
+/// Prose of `len` bytes from a small vocabulary: what chat text looks like to the scanner.
+fn prose(rng: &mut Rng, len: usize) -> String {
+    const WORDS: [&str; 12] = [
+        "the", "model", "answer", "streams", "tokens", "quickly", "and", "then", "a", "file",
+        "reads", "config",
+    ];
+    let mut s = String::with_capacity(len + 8);
+    while s.len() < len {
+        s.push_str(WORDS[rng.below(WORDS.len())]);
+        s.push(' ');
+    }
+    s
+}
+
+/// WebSocket sessions after the `101` (issue 11 item 3), fed to the core's `WebSocket` the way
+/// the proxy's relay does (`READ_SIZE` pieces, both directions interleaved): Realtime sessions
+/// with fragmented client messages and delta events, compressed (permessage-deflate with
+/// context takeover) or not, and the adversarial stream of 1-byte frames.
+fn bench_websocket(c: &mut Criterion) {
+    use guardian::bench::websocket::{one_byte_frames, run, session, Session};
+    let registry = Registry::builtin(Platform::Picoclaw);
+    let mut rng = Rng::new(11);
+    let mut compressed = Vec::new();
+    let mut plain = Vec::new();
+    let total = |v: &[Session]| v.iter().map(Session::len).sum::<usize>();
+    while total(&compressed) < 8 * MB || total(&plain) < 8 * MB {
+        let s = session(&mut rng, 64 * 1024, None, &mut prose);
+        match s.extensions.client.is_some() {
+            true if total(&compressed) < 8 * MB => compressed.push(s),
+            false if total(&plain) < 8 * MB => plain.push(s),
+            _ => {}
+        }
+    }
+    let frames = one_byte_frames(8 * MB / 3);
+    let mut g = c.benchmark_group("websocket");
+    g.sample_size(10);
+    for (name, sessions) in [
+        ("1-byte frames", std::slice::from_ref(&frames)),
+        ("realtime sessions, compressed", &compressed[..]),
+        ("realtime sessions, plain text", &plain[..]),
+    ] {
+        g.throughput(Throughput::Bytes(total(sessions) as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let r = run(&registry, sessions, MB as u64);
+                assert_eq!(r.violations, 0);
+                black_box(r.found)
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Adversarial input for the decoded views (issue 11 item 6): text bodies the views must
+/// decode, not binary ones (those get no decoded views): 4 MB of base64 as `text/plain`, the
+/// same inside 1-character SSE deltas, and JSON strings escaped inside each other.
+fn bench_adversarial_views(c: &mut Criterion) {
+    let registry = Registry::builtin(Platform::Picoclaw);
+    let mut rng = Rng::new(5);
+    let base64 = rng.string(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        4 * MB,
+    );
+    let mut sse_base64 = Vec::new();
+    for c in base64.as_bytes()[..MB].chunks(4) {
+        sse_base64.extend_from_slice(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+        sse_base64.extend_from_slice(c);
+        sse_base64.extend_from_slice(b"\"}}]}\n\n");
+    }
+    let mut nested = br#"{"a":"x"}"#.to_vec();
+    while nested.len() < 4 * MB {
+        let inner = String::from_utf8_lossy(&nested)
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        nested = format!("{{\"arguments\":\"{inner}\",\"n\":[{inner:?}]}}").into_bytes();
+    }
+    nested.truncate(4 * MB);
+    let mut g = c.benchmark_group("adversarial-views");
+    g.sample_size(10);
+    for (name, body, content_type) in [
+        ("base64 text body", base64.as_bytes(), "text/plain"),
+        (
+            "base64 in 4-char SSE deltas",
+            &sse_base64[..],
+            "text/event-stream",
+        ),
+        ("nested JSON escapes", &nested[..], "application/json"),
+    ] {
+        let request = as_body(body, content_type);
+        let response = as_response(body, content_type);
+        g.throughput(Throughput::Bytes((request.len() + response.len()) as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = run_stream(&registry, Direction::Outbound, &request, 64 * MB as u64);
+                let inbound = run_stream(&registry, Direction::Inbound, &response, 64 * MB as u64);
+                assert!(out.error.is_none() && inbound.error.is_none());
+                black_box(out.detections.len() + inbound.detections.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_core,
+    bench_websocket,
+    bench_adversarial_views
+);
 criterion_main!(benches);

@@ -7,7 +7,9 @@
 mod common;
 
 use common::cases::{cases, spec};
-use common::encoded::{base64, base64url, encoded_forms, hex, with_zero_width};
+use common::encoded::{
+    base64, base64url, encoded_forms, encoded_stream_forms, hex, with_zero_width,
+};
 use common::*;
 use guardian_parser::decode::encoded::{is_folded_rule, EncodedView, Scope};
 use guardian_parser::inspect::Inspector;
@@ -88,6 +90,95 @@ fn negative_cases_stay_silent_in_every_encoded_form() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn positive_cases_are_found_once_base64_and_hex_wrapped_in_streamed_deltas() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases().into_iter().filter(|c| c.positive) {
+        let spec = spec(&case.pattern).expect("a built-in pattern");
+        let registry = Registry::builtin(spec.platform.unwrap_or(Platform::Generic));
+        for (form, stream) in encoded_stream_forms(spec.direction, &case.input) {
+            checked += 1;
+            let found = inspect(&registry, spec.direction, &stream);
+            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
+            if hits != 1 {
+                failures.push(format!(
+                    "line {} [{form}] {}: expected 1 {} finding, got {:?}",
+                    case.line,
+                    String::from_utf8_lossy(&case.input),
+                    case.pattern,
+                    patterns(&found)
+                ));
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn negative_cases_stay_silent_base64_and_hex_wrapped_in_streamed_deltas() {
+    let mut failures = Vec::new();
+    for case in cases().into_iter().filter(|c| !c.positive) {
+        let directions: Vec<Direction> = match spec(&case.pattern) {
+            Some(s) => vec![s.direction],
+            None => vec![Direction::Outbound, Direction::Inbound],
+        };
+        for platform in [Platform::Picoclaw, Platform::Generic] {
+            let registry = Registry::builtin(platform);
+            for &direction in &directions {
+                for (form, stream) in encoded_stream_forms(direction, &case.input) {
+                    let found = inspect(&registry, direction, &stream);
+                    let bad: Vec<_> = found
+                        .iter()
+                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
+                        .map(|d| (d.pattern.clone(), d.snippet.clone()))
+                        .collect();
+                    if !bad.is_empty() {
+                        failures.push(format!(
+                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
+                            case.line,
+                            String::from_utf8_lossy(&case.input)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn decoded_views_of_streamed_deltas_are_off_with_the_encoded_views() {
+    // The same stream with the views off finds nothing: the finding above is the views'.
+    let registry = Registry::builtin(Platform::Generic);
+    let text = format!(
+        "key: {}\n",
+        base64(format!("aws_access_key_id = {KEY}").as_bytes())
+    );
+    let body = common::views::sse_body("openai-tool-args", &text, 3);
+    let stream = request("text/event-stream", "", &body);
+    assert_eq!(
+        patterns(&inspect(&registry, Direction::Outbound, &stream)),
+        ["aws_access_key_id"]
+    );
+    let mut inspector = Inspector::new(&registry, Direction::Outbound, MAX_SCAN);
+    inspector.set_encoded_views(false);
+    let _ = inspector.feed_all(&registry, &stream);
+    let _ = inspector.finish(&registry);
+    assert!(inspector.poll_detection().is_none());
 }
 
 /// Deterministic pseudo-random bytes (xorshift64*).

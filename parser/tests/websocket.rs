@@ -7,8 +7,8 @@ mod common;
 
 use common::cases::{cases, spec};
 use common::websocket::{
-    frame, inspect_websocket, realtime_event, websocket_forms, Frames, BINARY, CONTINUATION, PING,
-    TEXT,
+    encoded_websocket_forms, frame, inspect_websocket, realtime_event, websocket_forms, Frames,
+    BINARY, CONTINUATION, PING, TEXT,
 };
 use common::*;
 use guardian_parser::inspect::Detection;
@@ -86,6 +86,77 @@ fn negative_cases_stay_silent_in_every_websocket_form() {
             };
             for &direction in directions {
                 for (form, ext, stream) in websocket_forms(direction, &case.input) {
+                    let found = run(&registry, direction, ext, &stream);
+                    let bad: Vec<_> = found
+                        .iter()
+                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
+                        .map(|d| (&d.pattern, &d.snippet))
+                        .collect();
+                    if !bad.is_empty() {
+                        failures.push(format!(
+                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
+                            case.line,
+                            String::from_utf8_lossy(&case.input)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn positive_cases_are_found_once_base64_and_hex_wrapped_in_websocket_messages() {
+    let mut failures = Vec::new();
+    for case in cases().into_iter().filter(|c| c.positive) {
+        let spec = spec(&case.pattern);
+        let registry = Registry::builtin(
+            spec.as_ref()
+                .and_then(|s| s.platform)
+                .unwrap_or(Platform::Generic),
+        );
+        let direction = spec.map_or(Direction::Outbound, |s| s.direction);
+        for (form, ext, stream) in encoded_websocket_forms(direction, &case.input) {
+            let found = run(&registry, direction, ext, &stream);
+            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
+            if hits != 1 {
+                failures.push(format!(
+                    "line {} [{form}] {}: expected 1 {}, got {:?}",
+                    case.line,
+                    String::from_utf8_lossy(&case.input),
+                    case.pattern,
+                    patterns(&found)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn negative_cases_stay_silent_base64_and_hex_wrapped_in_websocket_messages() {
+    let mut failures = Vec::new();
+    for case in cases().into_iter().filter(|c| !c.positive) {
+        for platform in [Platform::Picoclaw, Platform::Generic] {
+            let registry = Registry::builtin(platform);
+            let directions: &[Direction] = if case.pattern == "*" {
+                &[Direction::Outbound, Direction::Inbound]
+            } else {
+                &[spec(&case.pattern).map_or(Direction::Outbound, |s| s.direction)]
+            };
+            for &direction in directions {
+                for (form, ext, stream) in encoded_websocket_forms(direction, &case.input) {
                     let found = run(&registry, direction, ext, &stream);
                     let bad: Vec<_> = found
                         .iter()

@@ -301,6 +301,14 @@ impl EncodedView {
         self.budget
     }
 
+    /// Sets the bytes of budget left: views that share one budget (the logical streams of a
+    /// streamed body, the messages of a WebSocket) hand it from one to the next.
+    /// A view stopped by a spent budget goes on when given more.
+    pub fn set_budget(&mut self, budget: u64) {
+        self.budget = budget;
+        self.stopped &= budget == 0;
+    }
+
     /// Matches found so far, with their view; the caller takes them.
     pub fn found(&mut self) -> &mut Vec<(View, RawMatch)> {
         &mut self.found

@@ -115,7 +115,15 @@ impl BodyDecoder {
     /// Adds the decoded views of the body's text (base64/hex runs, zero-width characters,
     /// look-alikes, iterated percent); their matches are taken with [`Self::encoded_found`].
     /// Zero-width characters and look-alikes are handled with them (`None`: neither).
+    ///
+    /// A streamed body's text is its reassembled view (set before, with
+    /// [`Self::with_reassembly`]): each logical stream then gets decoded views of its own,
+    /// within this view's budget, and no zero-width or look-alike handling.
     pub fn with_encoded(mut self, encoded: Option<EncodedView>) -> Self {
+        if let Some(r) = self.reassembly.take() {
+            self.reassembly = Some(r.with_encoded_views(encoded.map(|e| e.budget_left())));
+            return self;
+        }
         self.cleaner = encoded.is_some().then(Cleaner::new);
         self.encoded = encoded;
         self
@@ -123,6 +131,9 @@ impl BodyDecoder {
 
     /// Matches of the decoded views so far, with their view (the caller drains them).
     pub fn encoded_found(&mut self) -> Option<&mut Vec<(View, RawMatch)>> {
+        if let Some(r) = &mut self.reassembly {
+            return Some(r.encoded_found());
+        }
         self.encoded.as_mut().map(EncodedView::found)
     }
 

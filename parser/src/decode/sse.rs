@@ -62,6 +62,12 @@ impl SseParser {
         }
         while let Some(end) = line_end(input) {
             let whole = self.line.is_empty() && !self.long_data && !self.skip_line;
+            if whole && !self.has_data {
+                if let Some(used) = self.whole_event(input, end, on_event) {
+                    input = &input[used..];
+                    continue;
+                }
+            }
             if whole && end <= MAX_EVENT_BYTES {
                 self.line_done(&input[..end], on_event);
             } else {
@@ -100,6 +106,34 @@ impl SseParser {
         self.data.clear();
         self.event.clear();
         self.has_data = false;
+    }
+
+    /// The fast path for the usual event, one `data:` line and the blank line after it, whole
+    /// in `input` (its first line ending at `end`) while no event is being collected:
+    /// dispatched from the input without copying. Returns the bytes used, or `None` when the
+    /// input holds anything else (then parsed line by line).
+    fn whole_event(
+        &mut self,
+        input: &[u8],
+        end: usize,
+        on_event: &mut OnEvent<'_>,
+    ) -> Option<usize> {
+        let value = input[..end].strip_prefix(b"data:")?;
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        let rest = &input[end..];
+        let eol = if rest.starts_with(b"\n\n") {
+            2
+        } else if rest.starts_with(b"\r\n\r\n") {
+            4
+        } else {
+            return None;
+        };
+        if end > MAX_EVENT_BYTES || value.len() + 1 > MAX_EVENT_BYTES {
+            return None;
+        }
+        on_event(&self.event, value);
+        self.event.clear();
+        Some(end + eol)
     }
 
     fn append_line(&mut self, mut part: &[u8], on_event: &mut OnEvent<'_>) {
@@ -242,6 +276,32 @@ mod tests {
         for split in 1..stream.len() {
             assert_eq!(events(&[&stream[..split], &stream[split..]]), whole);
         }
+    }
+
+    #[test]
+    fn whole_events_parsed_in_place_equal_the_line_by_line_parse() {
+        // One-line events take the fast path when whole in the input, the line-by-line path
+        // when cut; both give the same events, around named events and multi-line data.
+        let stream = b"data: a\n\ndata:b\r\n\r\nevent: e\ndata: c\n\ndata: d\ndata: e\n\ndata: f\n\r\ndata: \n\n";
+        let whole = events(&[stream]);
+        assert_eq!(
+            whole,
+            [
+                ("", "a"),
+                ("", "b"),
+                ("e", "c"),
+                ("", "d\ne"),
+                ("", "f"),
+                ("", "")
+            ]
+            .map(|(t, d)| (t.to_string(), d.to_string()))
+            .to_vec()
+        );
+        for split in 1..stream.len() {
+            assert_eq!(events(&[&stream[..split], &stream[split..]]), whole);
+        }
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(events(&bytes), whole);
     }
 
     #[test]

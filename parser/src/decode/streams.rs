@@ -9,12 +9,25 @@
 //! scanned as lines of their own stream. The `data:` framing itself is not scanned raw: as raw
 //! text, delta boundaries cut words where the agent sees none and made false positives.
 //!
+//! Each logical text also gets the decoded views of a body's text ([`EncodedView`]: base64 and
+//! hex runs, decoded to depth 2 with percent-decoding) when they are on
+//! ([`Reassembly::with_encoded_views`]), so a base64-wrapped secret streamed as deltas is found
+//! as in a plain body; their matches carry their [`View`] and are taken with
+//! [`Reassembly::encoded_found`], so that the inspector reports a match once.
+//!
+//! Deltas are batched: a stream's text is collected up to [`BATCH`] bytes and handed to its
+//! scanner (and decoded views) as one feed, so a stream of 1-character deltas costs a copy per
+//! delta, not a scanner call.
+//!
 //! Bounds: at most [`MAX_STREAMS`] logical streams per message (later ones share the last
 //! scanner), one event or line of at most 64 KiB being parsed, and all streams together scan at
-//! most the message's `max_scan_bytes` of reassembled text. Memory per message: the event buffer
-//! (≤ 64 KiB) plus one scanner window (≤ 33 KiB) per stream.
+//! most the message's `max_scan_bytes` of reassembled text; their decoded views together scan at
+//! most as much decoded output again. Memory per message: the event buffer (≤ 64 KiB) plus,
+//! per stream, one scanner window (≤ 33 KiB), the batch (≤ 4 KiB) and the decoded views'
+//! windows (created when a run is found).
 
 use super::deltas::{DeltaParser, StreamKey};
+use super::encoded::{EncodedView, Scope, View};
 use super::ndjson::NdjsonParser;
 use super::sse::{SseParser, NOT_DATA};
 use super::text::{Normaliser, TextForm};
@@ -22,6 +35,9 @@ use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
 
 /// Most logical streams reassembled per message.
 pub const MAX_STREAMS: usize = 8;
+
+/// Bytes of a stream's text collected before they are scanned as one feed.
+pub const BATCH: usize = 4096;
 
 /// How a streamed body is cut into events.
 #[derive(Debug)]
@@ -36,6 +52,149 @@ struct Stream {
     key: StreamKey,
     nested: Option<Normaliser>,
     scanner: StreamScanner,
+    /// Text not yet scanned (at most [`BATCH`] bytes).
+    batch: Vec<u8>,
+    encoded: Option<EncodedView>,
+}
+
+impl Stream {
+    /// Scans the batch: nested JSON undone, then the scanner and the decoded views.
+    fn flush(&mut self, registry: &Registry, out: &mut Vec<RawMatch>, budget: &mut Option<u64>) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let Stream {
+            nested,
+            scanner,
+            batch,
+            encoded,
+            ..
+        } = self;
+        let mut scan = |t: &[u8]| {
+            if let (Some(e), Some(b)) = (encoded.as_mut(), budget.as_mut()) {
+                e.set_budget(*b);
+                e.push(registry, t);
+                *b = e.budget_left();
+            }
+            scanner.push(registry, t, out)
+        };
+        match nested {
+            Some(n) => {
+                n.push(batch, &mut scan);
+            }
+            None => {
+                scan(batch);
+            }
+        }
+        batch.clear();
+    }
+
+    /// The text ended: the batch, then every scanner's tail.
+    fn finish(&mut self, registry: &Registry, out: &mut Vec<RawMatch>, budget: &mut Option<u64>) {
+        self.flush(registry, out, budget);
+        let Stream {
+            nested,
+            scanner,
+            encoded,
+            ..
+        } = self;
+        if let Some(n) = nested {
+            n.finish(&mut |t| {
+                if let (Some(e), Some(b)) = (encoded.as_mut(), budget.as_mut()) {
+                    e.set_budget(*b);
+                    e.push(registry, t);
+                    *b = e.budget_left();
+                }
+                scanner.push(registry, t, out)
+            });
+        }
+        scanner.finish(registry, out);
+        if let Some(e) = encoded {
+            e.finish(registry);
+        }
+    }
+}
+
+/// The logical streams of a message and what they share (budgets, decoded matches).
+#[derive(Debug)]
+struct Streams {
+    direction: Direction,
+    list: Vec<Stream>,
+    budget: u64,
+    truncated: bool,
+    /// Budget left for the decoded views of all streams (`None`: no decoded views).
+    encoded_budget: Option<u64>,
+    /// Matches of the decoded views, with their view.
+    found: Vec<(View, RawMatch)>,
+}
+
+impl Streams {
+    /// Appends `text` to the stream `key` (created on first use).
+    fn feed(&mut self, registry: &Registry, key: StreamKey, text: &[u8], out: &mut Vec<RawMatch>) {
+        if self.budget == 0 {
+            self.truncated |= !text.is_empty();
+            return;
+        }
+        let index = match self.list.iter().position(|s| s.key == key) {
+            Some(i) => i,
+            None if self.list.len() < MAX_STREAMS => {
+                self.list.push(Stream {
+                    key,
+                    nested: key.is_json().then(|| Normaliser::new(TextForm::Json)),
+                    scanner: StreamScanner::new(registry, self.direction, u64::MAX),
+                    batch: Vec::with_capacity(BATCH),
+                    encoded: self
+                        .encoded_budget
+                        .map(|b| EncodedView::new(Scope::Body, self.direction, b)),
+                });
+                self.list.len() - 1
+            }
+            None => self.list.len() - 1,
+        };
+        let mut bytes = text;
+        if bytes.len() as u64 > self.budget {
+            bytes = &bytes[..self.budget as usize];
+            self.truncated = true;
+        }
+        self.budget -= bytes.len() as u64;
+        let stream = &mut self.list[index];
+        while !bytes.is_empty() {
+            let take = (BATCH - stream.batch.len()).min(bytes.len());
+            stream.batch.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if stream.batch.len() == BATCH {
+                stream.flush(registry, out, &mut self.encoded_budget);
+                collect(stream, &mut self.found);
+            }
+        }
+    }
+
+    /// Scans what every stream holds (the batches, or all of it at the end: `finish`).
+    fn flush(&mut self, registry: &Registry, out: &mut Vec<RawMatch>, finish: bool) {
+        for i in 0..self.list.len() {
+            let stream = &mut self.list[i];
+            if finish {
+                stream.finish(registry, out, &mut self.encoded_budget);
+            } else {
+                stream.flush(registry, out, &mut self.encoded_budget);
+            }
+            collect(stream, &mut self.found);
+        }
+    }
+
+    /// Whether the decoded views were cut short by their budget.
+    fn encoded_truncated(&self) -> bool {
+        self.list
+            .iter()
+            .any(|s| s.encoded.as_ref().is_some_and(EncodedView::truncated))
+    }
+}
+
+/// Takes the decoded views' matches of `stream`.
+fn collect(stream: &mut Stream, found: &mut Vec<(View, RawMatch)>) {
+    if let Some(e) = &mut stream.encoded {
+        found.append(e.found());
+    }
 }
 
 /// The reassembled view of one streamed message body.
@@ -43,10 +202,7 @@ struct Stream {
 pub struct Reassembly {
     events: Events,
     deltas: DeltaParser,
-    direction: Direction,
-    streams: Vec<Stream>,
-    budget: u64,
-    truncated: bool,
+    streams: Streams,
 }
 
 /// Which streamed form a `Content-Type` names, if any.
@@ -68,6 +224,21 @@ pub fn is_streamed(content_type: &[u8]) -> Option<bool> {
 }
 
 impl Reassembly {
+    fn new(events: Events, direction: Direction, budget: u64) -> Self {
+        Reassembly {
+            events,
+            deltas: DeltaParser::new(),
+            streams: Streams {
+                direction,
+                list: Vec::new(),
+                budget,
+                truncated: false,
+                encoded_budget: None,
+                found: Vec::new(),
+            },
+        }
+    }
+
     /// A view for a body of this `Content-Type`, when it is SSE or NDJSON.
     pub fn for_content_type(
         content_type: &[u8],
@@ -78,27 +249,26 @@ impl Reassembly {
             true => Events::Sse(SseParser::new()),
             false => Events::Ndjson(NdjsonParser::new()),
         };
-        Some(Reassembly {
-            events,
-            deltas: DeltaParser::new(),
-            direction,
-            streams: Vec::new(),
-            budget,
-            truncated: false,
-        })
+        Some(Self::new(events, direction, budget))
     }
 
     /// A view fed events one by one by its caller (the messages of a WebSocket), with no
     /// framing of its own: see [`Reassembly::push_delta`].
     pub fn for_events(direction: Direction, budget: u64) -> Self {
-        Reassembly {
-            events: Events::Ndjson(NdjsonParser::new()),
-            deltas: DeltaParser::new(),
-            direction,
-            streams: Vec::new(),
-            budget,
-            truncated: false,
-        }
+        Self::new(Events::Ndjson(NdjsonParser::new()), direction, budget)
+    }
+
+    /// Gives each logical text the decoded views of a body's text (base64 and hex runs),
+    /// scanning at most `budget` bytes of decoded output for all streams together (`None`:
+    /// none). Their matches are taken with [`Self::encoded_found`].
+    pub fn with_encoded_views(mut self, budget: Option<u64>) -> Self {
+        self.streams.encoded_budget = budget;
+        self
+    }
+
+    /// Matches of the decoded views so far, with their view (the caller drains them).
+    pub fn encoded_found(&mut self) -> &mut Vec<(View, RawMatch)> {
+        &mut self.streams.found
     }
 
     /// Appends one text delta (from [`super::deltas::for_each_delta`]) to its stream.
@@ -109,21 +279,18 @@ impl Reassembly {
         text: &str,
         out: &mut Vec<RawMatch>,
     ) {
-        let Reassembly {
-            direction,
-            streams,
-            budget,
-            truncated,
-            ..
-        } = self;
-        feed_stream(
-            registry, *direction, streams, budget, truncated, key, text, out,
-        );
+        self.streams.feed(registry, key, text.as_bytes(), out);
     }
 
-    /// Whether the budget cut the reassembled text short.
+    /// Scans the text collected in every stream's batch now (matches to `out`), rather than
+    /// when the batch fills or at [`Self::finish`].
+    pub fn flush(&mut self, registry: &Registry, out: &mut Vec<RawMatch>) {
+        self.streams.flush(registry, out, false);
+    }
+
+    /// Whether a budget cut the reassembled text, or its decoded views, short.
     pub fn truncated(&self) -> bool {
-        self.truncated
+        self.streams.truncated || self.streams.encoded_truncated()
     }
 
     /// Events or lines too large to reassemble.
@@ -140,34 +307,26 @@ impl Reassembly {
         let Reassembly {
             events,
             deltas,
-            direction,
             streams,
-            budget,
-            truncated,
         } = self;
         let mut feed = |kind: &[u8], payload: &[u8]| {
             if kind == NOT_DATA {
                 // Lines the agent's SSE client ignores are still bytes the peer sent.
                 let key = StreamKey::OTHER_LINES;
-                for piece in [payload, b"\n"] {
-                    let text = String::from_utf8_lossy(piece);
-                    feed_stream(
-                        registry, *direction, streams, budget, truncated, key, &text, out,
-                    );
-                }
+                let text = String::from_utf8_lossy(payload);
+                streams.feed(registry, key, text.as_bytes(), out);
+                streams.feed(registry, key, b"\n", out);
                 return;
             }
             deltas.for_each_delta(payload, &mut |key, text| {
-                feed_stream(
-                    registry, *direction, streams, budget, truncated, key, text, out,
-                )
+                streams.feed(registry, key, text.as_bytes(), out)
             })
         };
         match events {
             Events::Sse(p) => p.push(data, &mut feed),
             Events::Ndjson(p) => p.push(data, &mut |line| feed(b"", line)),
         }
-        !self.truncated
+        !self.streams.truncated
     }
 
     /// The body ended: the last NDJSON line, then every stream's tail.
@@ -175,72 +334,16 @@ impl Reassembly {
         let Reassembly {
             events,
             deltas,
-            direction,
             streams,
-            budget,
-            truncated,
         } = self;
         match events {
             Events::Sse(p) => p.finish(),
             Events::Ndjson(p) => p.finish(&mut |line| {
                 deltas.for_each_delta(line, &mut |key, text| {
-                    feed_stream(
-                        registry, *direction, streams, budget, truncated, key, text, out,
-                    )
+                    streams.feed(registry, key, text.as_bytes(), out)
                 })
             }),
         }
-        for stream in streams.iter_mut() {
-            if let Some(n) = &mut stream.nested {
-                let scanner = &mut stream.scanner;
-                n.finish(&mut |t| scanner.push(registry, t, out));
-            }
-            stream.scanner.finish(registry, out);
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn feed_stream(
-    registry: &Registry,
-    direction: Direction,
-    streams: &mut Vec<Stream>,
-    budget: &mut u64,
-    truncated: &mut bool,
-    key: StreamKey,
-    text: &str,
-    out: &mut Vec<RawMatch>,
-) {
-    if *budget == 0 {
-        *truncated |= !text.is_empty();
-        return;
-    }
-    let index = match streams.iter().position(|s| s.key == key) {
-        Some(i) => i,
-        None if streams.len() < MAX_STREAMS => {
-            streams.push(Stream {
-                key,
-                nested: key.is_json().then(|| Normaliser::new(TextForm::Json)),
-                scanner: StreamScanner::new(registry, direction, u64::MAX),
-            });
-            streams.len() - 1
-        }
-        None => streams.len() - 1,
-    };
-    let mut bytes = text.as_bytes();
-    if bytes.len() as u64 > *budget {
-        bytes = &bytes[..*budget as usize];
-        *truncated = true;
-    }
-    *budget -= bytes.len() as u64;
-    let stream = &mut streams[index];
-    let scanner = &mut stream.scanner;
-    match &mut stream.nested {
-        Some(n) => {
-            n.push(bytes, &mut |t| scanner.push(registry, t, out));
-        }
-        None => {
-            scanner.push(registry, bytes, out);
-        }
+        streams.flush(registry, out, true);
     }
 }

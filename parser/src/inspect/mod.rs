@@ -324,7 +324,7 @@ impl Inspector {
         let reassembly = content_type
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
         let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
-        let encoded = (self.encoded_views && reassembly.is_none() && !binary)
+        let encoded = (self.encoded_views && !binary)
             .then(|| EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes));
         self.body = Some(
             BodyDecoder::new(head.header_values("content-encoding"), form)

@@ -9,22 +9,33 @@
 //! message that is JSON is JSON-unescaped twice first (as a JSON
 //! body is); one that is a provider delta event (OpenAI Realtime `response.text.delta`,
 //! `response.output_text.delta`, `response.audio_transcript.delta`,
-//! `response.function_call_arguments.delta`, any shape [`for_each_delta`] knows) is scanned in
+//! `response.function_call_arguments.delta`, any shape [`for_each_delta`](crate::decode::deltas::for_each_delta) knows) is scanned in
 //! its reassembled view instead, one logical text per stream, as SSE events are. Control frame
 //! payloads (close reasons, ping data) are a part of their own.
+//!
+//! Text messages also get the decoded views of a body's text (base64 and hex runs, decoded to
+//! depth 2 with percent-decoding: [`EncodedView`]), in the message stream and in each
+//! reassembled delta stream, so a base64-wrapped secret in a Realtime message is found as in a
+//! plain body; binary messages do not (as binary bodies do not).
 //!
 //! Bounds: each message is scanned up to `max_scan_bytes` of payload after inflation; the rest
 //! of that message is not inflated (and, with context takeover, later compressed messages of
 //! this direction cannot be decoded: they are counted unscanned). Text messages are held whole
 //! up to [`MAX_EVENT`] (to tell delta events from other JSON); longer ones are scanned as they
-//! stream, without delta extraction.
+//! stream, without delta extraction. The decoded views of the message stream scan at most
+//! `max_scan_bytes` of decoded output per message.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::frame::{Deframer, Piece, Violation};
-use crate::decode::deltas::{for_each_delta, StreamKind};
-use crate::decode::{Normaliser, Reassembly, TextForm, OUTPUT_PIECE};
+use crate::decode::deltas::{DeltaParser, StreamKind};
+use crate::decode::encoded::Scope;
+use crate::decode::{EncodedView, Normaliser, Reassembly, TextForm, View, OUTPUT_PIECE};
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
+
+/// Added to the number of a decoded view of the delta streams, to tell it from the same view of
+/// the message stream.
+pub const DELTA_VIEWS: u8 = 64;
 
 /// Most bytes of one text message held whole for delta extraction.
 pub const MAX_EVENT: usize = 64 * 1024;
@@ -136,12 +147,18 @@ struct Sink {
     stream: StreamScanner,
     control: StreamScanner,
     deltas: Reassembly,
+    /// Delta extraction, fast for events shaped like the previous one.
+    parser: DeltaParser,
+    /// The decoded views of the text messages in the message stream.
+    encoded: EncodedView,
     max_scan_bytes: u64,
     stats: ChannelStats,
     /// Matches of the message stream and control frames.
     matches: Vec<RawMatch>,
     /// Matches of the reassembled deltas.
     view_matches: Vec<RawMatch>,
+    /// Matches of the decoded views (message stream, then delta streams), with their view.
+    decoded_matches: Vec<(View, RawMatch)>,
 }
 
 /// One direction of a WebSocket connection.
@@ -171,11 +188,16 @@ impl Channel {
                 nested: Normaliser::new(TextForm::Json),
                 stream: StreamScanner::new(registry, direction, u64::MAX),
                 control: StreamScanner::new(registry, direction, u64::MAX),
-                deltas: Reassembly::for_events(direction, u64::MAX),
+                // Delta text is bounded per message; so is its decoded output (a fraction of it).
+                deltas: Reassembly::for_events(direction, u64::MAX)
+                    .with_encoded_views(Some(u64::MAX)),
+                parser: DeltaParser::new(),
+                encoded: EncodedView::new(Scope::Body, direction, max_scan_bytes),
                 max_scan_bytes,
                 stats: ChannelStats::default(),
                 matches: Vec::new(),
                 view_matches: Vec::new(),
+                decoded_matches: Vec::new(),
             },
         }
     }
@@ -212,14 +234,30 @@ impl Channel {
         }
         sink.stream.finish(registry, &mut sink.matches);
         sink.control.finish(registry, &mut sink.matches);
+        sink.encoded.finish(registry);
         sink.deltas.finish(registry, &mut sink.view_matches);
     }
 
     /// Takes the matches found so far, by view: the message stream (and control frames), the
-    /// reassembled deltas.
-    pub fn take_matches(&mut self, out: &mut [Vec<RawMatch>; 2]) {
-        out[0].append(&mut self.sink.matches);
-        out[1].append(&mut self.sink.view_matches);
+    /// reassembled deltas; and those of the decoded views with theirs (`decoded`: the views
+    /// of the message stream are numbered as [`View`]s are, those of the delta streams from
+    /// [`DELTA_VIEWS`] up).
+    pub fn take_matches(
+        &mut self,
+        out: &mut [Vec<RawMatch>; 2],
+        decoded: &mut Vec<(View, RawMatch)>,
+    ) {
+        let sink = &mut self.sink;
+        out[0].append(&mut sink.matches);
+        out[1].append(&mut sink.view_matches);
+        decoded.append(&mut sink.decoded_matches);
+        decoded.append(sink.encoded.found());
+        decoded.extend(
+            sink.deltas
+                .encoded_found()
+                .drain(..)
+                .map(|(v, m)| (View(v.0.saturating_add(DELTA_VIEWS)), m)),
+        );
     }
 }
 
@@ -238,6 +276,7 @@ impl Sink {
                     compressed,
                     ..Message::default()
                 };
+                self.encoded.set_budget(self.max_scan_bytes);
                 if compressed && inflater.as_ref().is_none_or(|i| i.lost) {
                     self.msg.skip = true;
                 }
@@ -325,22 +364,31 @@ impl Sink {
     fn scan_text(&mut self, registry: &Registry, text: &[u8]) {
         if self.msg.json && !self.msg.separated {
             self.msg.separated = true;
-            self.stream.push(registry, b"\n", &mut self.matches);
+            self.text_line_end(registry);
         }
         let Sink {
             json,
             nested,
             stream,
+            encoded,
             matches,
             ..
         } = self;
+        let mut scan = |t: &[u8]| {
+            encoded.push(registry, t);
+            stream.push(registry, t, matches)
+        };
         if self.msg.json {
-            json.push(text, &mut |t| {
-                nested.push(t, &mut |t| stream.push(registry, t, matches))
-            });
+            json.push(text, &mut |t| nested.push(t, &mut scan));
         } else {
-            stream.push(registry, text, matches);
+            scan(text);
         }
+    }
+
+    /// A line end in the message stream, around a JSON text message.
+    fn text_line_end(&mut self, registry: &Registry) {
+        self.encoded.push(registry, b"\n");
+        self.stream.push(registry, b"\n", &mut self.matches);
     }
 
     /// The current message ended (or the connection did, in its middle).
@@ -354,10 +402,11 @@ impl Sink {
             if self.msg.json {
                 let Sink {
                     deltas: view,
+                    parser,
                     view_matches,
                     ..
                 } = self;
-                for_each_delta(&held, &mut |key, text| {
+                parser.for_each_delta(&held, &mut |key, text| {
                     if key.kind != StreamKind::Generic {
                         deltas = true;
                         view.push_delta(registry, key, text, view_matches);
@@ -378,13 +427,18 @@ impl Sink {
                 json,
                 nested,
                 stream,
+                encoded,
                 matches,
                 ..
             } = self;
-            json.finish(&mut |t| nested.push(t, &mut |t| stream.push(registry, t, matches)));
-            nested.finish(&mut |t| stream.push(registry, t, matches));
+            let mut scan = |t: &[u8]| {
+                encoded.push(registry, t);
+                stream.push(registry, t, matches)
+            };
+            json.finish(&mut |t| nested.push(t, &mut scan));
+            nested.finish(&mut scan);
             if self.msg.separated {
-                self.stream.push(registry, b"\n", &mut self.matches);
+                self.text_line_end(registry);
             }
         }
         self.msg = Message::default();

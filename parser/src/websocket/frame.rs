@@ -162,6 +162,24 @@ impl Deframer {
                 }
                 continue;
             }
+            if self.header_len == 0 && self.in_message && !self.compressed {
+                let used = self.continuations(input);
+                if used > 0 {
+                    input = &input[used..];
+                    continue;
+                }
+            }
+            if self.header_len == 0 {
+                if let Some(n) = header_len(input).filter(|&n| n <= input.len()) {
+                    // The whole header is in the input: parsed where it is.
+                    if let Err(v) = self.start_frame(&input[..n], out) {
+                        self.flush(out)?;
+                        return Err(v);
+                    }
+                    input = &input[n..];
+                    continue;
+                }
+            }
             match self.header_bytes(input, out) {
                 Ok(used) => input = &input[used..],
                 Err(v) => {
@@ -175,6 +193,40 @@ impl Deframer {
     }
 
     /// Consumes header bytes; on a complete header, starts the frame.
+    /// The fast path for a run of small continuation frames whole in `input` (not final, no
+    /// extension bits, 7-bit lengths, inside an uncompressed message): their payloads are
+    /// unmasked into the scratch buffer in one loop, as [`Self::start_frame`] and
+    /// [`Self::payload`] would. Returns the bytes used; stops at the first other frame, a cut
+    /// one, or a full scratch buffer, which the general path then takes.
+    fn continuations(&mut self, input: &[u8]) -> usize {
+        let mask_len = if self.masked { 4 } else { 0 };
+        let mut at = 0;
+        while let [0x00, b1, ..] = input[at..] {
+            let len = usize::from(b1 & 0x7f);
+            if (b1 & 0x80 != 0) != self.masked || len >= 126 {
+                break;
+            }
+            let start = at + 2 + mask_len;
+            let end = start + len;
+            if end > input.len() || self.scratch_len + len > SCRATCH {
+                break;
+            }
+            let dst = &mut self.scratch[self.scratch_len..self.scratch_len + len];
+            dst.copy_from_slice(&input[start..end]);
+            if self.masked {
+                let mask = &input[at + 2..start];
+                for (i, b) in dst.iter_mut().enumerate() {
+                    *b ^= mask[i & 3];
+                }
+            }
+            self.scratch_len += len;
+            self.frames += 1;
+            self.payload_bytes = self.payload_bytes.saturating_add(len as u64);
+            at = end;
+        }
+        at
+    }
+
     fn header_bytes(&mut self, input: &[u8], out: &mut Out<'_>) -> Result<usize, Violation> {
         let mut used = 0;
         loop {
@@ -290,7 +342,12 @@ impl Deframer {
             };
             let take = (buf.len() - *len).min(data.len());
             let dst = &mut buf[*len..*len + take];
-            dst.copy_from_slice(&data[..take]);
+            if take == 1 {
+                // Tiny frames: a byte, not a call to copy one.
+                dst[0] = data[0];
+            } else {
+                dst.copy_from_slice(&data[..take]);
+            }
             if self.masked {
                 for (i, b) in dst.iter_mut().enumerate() {
                     *b ^= self.mask[(self.mask_at + i) & 3];

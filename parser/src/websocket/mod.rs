@@ -17,11 +17,12 @@
 mod channel;
 mod frame;
 
-pub use channel::{Channel, ChannelStats, DeflateParams, MAX_EVENT};
+pub use channel::{Channel, ChannelStats, DeflateParams, DELTA_VIEWS, MAX_EVENT};
 pub use frame::{Deframer, Piece, Violation, MAX_CONTROL, SCRATCH};
 
 use std::collections::VecDeque;
 
+use crate::decode::View;
 use crate::finding::redact_snippet;
 use crate::framing::Head;
 use crate::inspect::Detection;
@@ -140,6 +141,8 @@ pub struct WebSocket {
     finished: bool,
     /// Matches by view: the message stream, the reassembled deltas.
     matches: [Vec<RawMatch>; 2],
+    /// Matches of the decoded views, with their view.
+    decoded: Vec<(View, RawMatch)>,
     /// Per direction (outbound, inbound): recently reported rule, matched bytes, view.
     reported: [VecDeque<(RuleId, Vec<u8>, usize)>; 2],
     detections: VecDeque<Detection>,
@@ -176,6 +179,7 @@ impl WebSocket {
                 .then_some((Direction::Inbound, Violation::Extension)),
             finished: false,
             matches: Default::default(),
+            decoded: Vec::new(),
             reported: [VecDeque::new(), VecDeque::new()],
             detections: VecDeque::new(),
             stats: Stats::default(),
@@ -192,7 +196,7 @@ impl WebSocket {
             Direction::Inbound => &mut self.inbound,
         };
         let result = channel.feed(registry, data);
-        channel.take_matches(&mut self.matches);
+        channel.take_matches(&mut self.matches, &mut self.decoded);
         self.drain(registry, direction);
         if let Err(v) = result {
             self.violation = Some((direction, v));
@@ -216,7 +220,7 @@ impl WebSocket {
                 Direction::Inbound => &mut self.inbound,
             };
             channel.finish(registry);
-            channel.take_matches(&mut self.matches);
+            channel.take_matches(&mut self.matches, &mut self.decoded);
             self.drain(registry, direction);
         }
     }
@@ -250,6 +254,12 @@ impl WebSocket {
             }
             self.matches[view] = matches;
         }
+        let mut decoded = std::mem::take(&mut self.decoded);
+        for (view, m) in decoded.drain(..) {
+            // Decoded views are numbered after the two views above.
+            self.report(registry, direction, m, 2 + usize::from(view.0));
+        }
+        self.decoded = decoded;
     }
 
     fn report(&mut self, registry: &Registry, direction: Direction, m: RawMatch, view: usize) {

@@ -7,6 +7,7 @@
 
 use guardian_parser::scan::Direction;
 
+use super::views::{ndjson_body, sse_body, SSE_SHAPES};
 use super::{json_escape, message, request};
 
 /// Base64 with the standard alphabet and padding.
@@ -118,7 +119,7 @@ pub fn with_look_alikes(data: &[u8]) -> Vec<u8> {
 
 /// The input, padded with line ends to the shortest run that is decoded (18 bytes: 24
 /// base64 characters, 36 hex digits).
-fn padded(input: &[u8]) -> Vec<u8> {
+pub fn padded(input: &[u8]) -> Vec<u8> {
     let mut data = input.to_vec();
     while data.len() < 18 {
         data.push(b'\n');
@@ -257,4 +258,40 @@ pub fn encoded_forms(direction: Direction, input: &[u8], folded: bool) -> Vec<(S
 fn target(path: &str) -> Vec<u8> {
     format!("GET http://collector.example{path} HTTP/1.1\r\nHost: collector.example\r\n\r\n")
         .into_bytes()
+}
+
+/// The base64 and hex forms of `input` (padded to a decoded run) carried as text deltas: in
+/// every provider's SSE shape split into deltas of 1, 3 and 7 characters, and as NDJSON in
+/// 3-character deltas. Each is a full message of the case's direction.
+pub fn encoded_stream_forms(direction: Direction, input: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let data = padded(input);
+    let mut forms = Vec::new();
+    for (encoding, text) in [
+        ("base64", format!("payload: {}\n", base64(&data))),
+        ("hex", format!("blob={} end", hex(&data, false, ""))),
+    ] {
+        for (shape, _, _) in SSE_SHAPES {
+            for size in [1, 3, 7] {
+                forms.push((
+                    format!("sse-{shape}-{size}-{encoding}"),
+                    message(
+                        direction,
+                        "text/event-stream",
+                        "",
+                        &sse_body(shape, &text, size),
+                    ),
+                ));
+            }
+        }
+        forms.push((
+            format!("ndjson-3-{encoding}"),
+            message(
+                direction,
+                "application/x-ndjson",
+                "",
+                &ndjson_body(&text, 3),
+            ),
+        ));
+    }
+    forms
 }

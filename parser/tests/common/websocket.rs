@@ -10,6 +10,7 @@ use guardian_parser::inspect::Detection;
 use guardian_parser::scan::{Direction, Registry};
 use guardian_parser::websocket::{DeflateParams, Extensions, WebSocket};
 
+use super::encoded::{base64, hex, padded};
 use super::json_escape;
 use super::views::pieces;
 
@@ -259,4 +260,53 @@ pub fn inspect_websocket(
         found.push(d);
     }
     (found, ws)
+}
+
+/// The base64 and hex forms of `input` (padded to a decoded run) in WebSocket messages of
+/// `direction`, plain and compressed: a fragmented text message, a JSON message holding it, and
+/// Realtime deltas of 1, 3 and 7 characters.
+pub fn encoded_websocket_forms(
+    direction: Direction,
+    input: &[u8],
+) -> Vec<(String, Extensions, Vec<u8>)> {
+    let data = padded(input);
+    let mut forms = Vec::new();
+    for (encoding, text) in [
+        ("base64", format!("payload: {}\n", base64(&data))),
+        ("hex", format!("blob={} end", hex(&data, false, ""))),
+    ] {
+        for deflate in [None, Some(true)] {
+            let tag = format!(
+                "{encoding}-{}",
+                if deflate.is_some() {
+                    "deflate"
+                } else {
+                    "plain"
+                }
+            );
+            let mut push = |name: String, frames: &mut Frames| {
+                frames.close();
+                forms.push((name, frames.extensions(), std::mem::take(&mut frames.bytes)));
+            };
+            let mut f = Frames::new(direction, deflate);
+            f.message(TEXT, text.as_bytes(), 5);
+            push(format!("ws-{tag}-text-5"), &mut f);
+            let json = format!(
+                "{{\"type\":\"conversation.item.create\",\"item\":{{\"type\":\"message\",\"content\":[{{\"type\":\"input_text\",\"text\":\"{}\"}}]}}}}",
+                json_escape(text.as_bytes())
+            );
+            let mut f = Frames::new(direction, deflate);
+            f.message(TEXT, json.as_bytes(), 9);
+            push(format!("ws-{tag}-json"), &mut f);
+            for size in [1, 3, 7] {
+                let mut f = Frames::new(direction, deflate);
+                for (i, piece) in pieces(&text, size).iter().enumerate() {
+                    let event = realtime_event("response.output_text.delta", piece, i);
+                    f.message(TEXT, event.as_bytes(), 64);
+                }
+                push(format!("ws-{tag}-deltas-{size}"), &mut f);
+            }
+        }
+    }
+    forms
 }
