@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::cases::{cases, spec};
+use common::cases::{check_negatives, check_positives, PLATFORMS};
 use common::encoded::{
     base64, base64url, encoded_forms, encoded_stream_forms, hex, with_zero_width,
 };
@@ -23,140 +23,49 @@ fn patterns(found: &[guardian_parser::inspect::Detection]) -> Vec<String> {
     found.iter().map(|d| d.pattern.clone()).collect()
 }
 
+fn named<N: ToString>(forms: Vec<(N, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    forms.into_iter().map(|(n, f)| (n.to_string(), f)).collect()
+}
+
 #[test]
 fn positive_cases_are_found_once_in_every_encoded_form() {
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for case in cases().into_iter().filter(|c| c.positive) {
-        let spec = spec(&case.pattern).expect("a built-in pattern");
-        let registry = Registry::builtin(spec.platform.unwrap_or(Platform::Generic));
-        let folded = is_folded_rule(&case.pattern);
-        for (form, stream) in encoded_forms(spec.direction, &case.input, folded) {
-            checked += 1;
-            let found = inspect(&registry, spec.direction, &stream);
-            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
-            if hits != 1 {
-                failures.push(format!(
-                    "line {} [{form}] {}: expected 1 {} finding, got {:?}",
-                    case.line,
-                    String::from_utf8_lossy(&case.input),
-                    case.pattern,
-                    patterns(&found)
-                ));
-            }
-        }
-    }
-    assert!(checked > 1000, "{checked}");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    let checked = check_positives(
+        |case, direction| {
+            named(encoded_forms(
+                direction,
+                &case.input,
+                is_folded_rule(&case.pattern),
+            ))
+        },
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
+    assert!(checked > 1000, "{checked}");
 }
 
 #[test]
 fn negative_cases_stay_silent_in_every_encoded_form() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| !c.positive) {
-        let directions: Vec<Direction> = match spec(&case.pattern) {
-            Some(s) => vec![s.direction],
-            None => vec![Direction::Outbound, Direction::Inbound],
-        };
-        for platform in [Platform::Picoclaw, Platform::Nanoclaw, Platform::Generic] {
-            let registry = Registry::builtin(platform);
-            for &direction in &directions {
-                for (form, stream) in encoded_forms(direction, &case.input, true) {
-                    let found = inspect(&registry, direction, &stream);
-                    let bad: Vec<_> = found
-                        .iter()
-                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
-                        .map(|d| (d.pattern.clone(), d.snippet.clone()))
-                        .collect();
-                    if !bad.is_empty() {
-                        failures.push(format!(
-                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
-                            case.line,
-                            String::from_utf8_lossy(&case.input)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    check_negatives(
+        &PLATFORMS,
+        |case, direction| named(encoded_forms(direction, &case.input, true)),
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
 }
 
 #[test]
 fn positive_cases_are_found_once_base64_and_hex_wrapped_in_streamed_deltas() {
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for case in cases().into_iter().filter(|c| c.positive) {
-        let spec = spec(&case.pattern).expect("a built-in pattern");
-        let registry = Registry::builtin(spec.platform.unwrap_or(Platform::Generic));
-        for (form, stream) in encoded_stream_forms(spec.direction, &case.input) {
-            checked += 1;
-            let found = inspect(&registry, spec.direction, &stream);
-            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
-            if hits != 1 {
-                failures.push(format!(
-                    "line {} [{form}] {}: expected 1 {} finding, got {:?}",
-                    case.line,
-                    String::from_utf8_lossy(&case.input),
-                    case.pattern,
-                    patterns(&found)
-                ));
-            }
-        }
-    }
-    assert!(checked > 5000, "{checked}");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    let checked = check_positives(
+        |case, direction| named(encoded_stream_forms(direction, &case.input)),
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
+    assert!(checked > 5000, "{checked}");
 }
 
 #[test]
 fn negative_cases_stay_silent_base64_and_hex_wrapped_in_streamed_deltas() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| !c.positive) {
-        let directions: Vec<Direction> = match spec(&case.pattern) {
-            Some(s) => vec![s.direction],
-            None => vec![Direction::Outbound, Direction::Inbound],
-        };
-        for platform in [Platform::Picoclaw, Platform::Generic] {
-            let registry = Registry::builtin(platform);
-            for &direction in &directions {
-                for (form, stream) in encoded_stream_forms(direction, &case.input) {
-                    let found = inspect(&registry, direction, &stream);
-                    let bad: Vec<_> = found
-                        .iter()
-                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
-                        .map(|d| (d.pattern.clone(), d.snippet.clone()))
-                        .collect();
-                    if !bad.is_empty() {
-                        failures.push(format!(
-                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
-                            case.line,
-                            String::from_utf8_lossy(&case.input)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    check_negatives(
+        &[Platform::Picoclaw, Platform::Generic],
+        |case, direction| named(encoded_stream_forms(direction, &case.input)),
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cases::{cases, spec};
+use common::cases::{cases, check_negatives, check_positives, spec, PLATFORMS};
 use common::*;
 use guardian_parser::scan::{Direction, Platform, Registry};
 
@@ -118,29 +118,9 @@ fn direction_of(pattern: &str, fallback: Direction) -> Direction {
 
 #[test]
 fn positive_cases_are_found_in_every_form() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| c.positive) {
-        let registry = Registry::builtin(platform_for(&case.pattern));
-        let direction = direction_of(&case.pattern, Direction::Outbound);
-        for (form, stream) in forms(direction, &case.input) {
-            let found = inspect(&registry, direction, &stream);
-            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
-            if hits != 1 {
-                failures.push(format!(
-                    "line {} [{form}] {}: expected 1 {} finding, got {:?}",
-                    case.line,
-                    String::from_utf8_lossy(&case.input),
-                    case.pattern,
-                    found.iter().map(|d| &d.pattern).collect::<Vec<_>>()
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    check_positives(
+        |case, direction| forms(direction, &case.input),
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
 }
 
@@ -170,41 +150,10 @@ fn positive_cases_are_found_whatever_the_split() {
 
 #[test]
 fn negative_cases_are_not_found_in_any_form() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| !c.positive) {
-        for platform in [Platform::Picoclaw, Platform::Nanoclaw, Platform::Generic] {
-            let registry = Registry::builtin(platform);
-            let directions: &[Direction] = if case.pattern == "*" {
-                &[Direction::Outbound, Direction::Inbound]
-            } else {
-                &[direction_of(&case.pattern, Direction::Outbound)]
-            };
-            for &direction in directions {
-                for (form, stream) in forms(direction, &case.input) {
-                    let found = inspect(&registry, direction, &stream);
-                    let bad: Vec<_> = found
-                        .iter()
-                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
-                        .collect();
-                    if !bad.is_empty() {
-                        failures.push(format!(
-                            "line {} [{form}, {platform:?}]: unexpected {:?} in {}",
-                            case.line,
-                            bad.iter()
-                                .map(|d| (&d.pattern, &d.snippet))
-                                .collect::<Vec<_>>(),
-                            String::from_utf8_lossy(&case.input)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+    check_negatives(
+        &PLATFORMS,
+        |case, direction| forms(direction, &case.input),
+        |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
 }
 

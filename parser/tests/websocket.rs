@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cases::{cases, spec};
+use common::cases::{check_negatives, check_positives, Case, PLATFORMS};
 use common::websocket::{
     encoded_websocket_forms, frame, inspect_websocket, realtime_event, websocket_forms, Frames,
     BINARY, CONTINUATION, PING, TEXT,
@@ -40,146 +40,41 @@ fn run(
     .0
 }
 
+type WsForm = (Extensions, Vec<u8>);
+type WsForms = fn(Direction, &[u8]) -> Vec<(String, Extensions, Vec<u8>)>;
+
+/// A form builder of `common::websocket` as `check_positives`/`check_negatives` take it.
+fn ws_forms(build: WsForms) -> impl Fn(&Case, Direction) -> Vec<(String, WsForm)> {
+    move |case, direction| {
+        build(direction, &case.input)
+            .into_iter()
+            .map(|(name, ext, stream)| (name, (ext, stream)))
+            .collect()
+    }
+}
+
+fn run_form(registry: &Registry, direction: Direction, (ext, stream): &WsForm) -> Vec<Detection> {
+    run(registry, direction, *ext, stream)
+}
+
 #[test]
 fn positive_cases_are_found_once_in_every_websocket_form() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| c.positive) {
-        let spec = spec(&case.pattern);
-        let registry = Registry::builtin(
-            spec.as_ref()
-                .and_then(|s| s.platform)
-                .unwrap_or(Platform::Generic),
-        );
-        let direction = spec.map_or(Direction::Outbound, |s| s.direction);
-        for (form, ext, stream) in websocket_forms(direction, &case.input) {
-            let found = run(&registry, direction, ext, &stream);
-            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
-            if hits != 1 {
-                failures.push(format!(
-                    "line {} [{form}] {}: expected 1 {}, got {:?}",
-                    case.line,
-                    String::from_utf8_lossy(&case.input),
-                    case.pattern,
-                    patterns(&found)
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_positives(ws_forms(websocket_forms), run_form);
 }
 
 #[test]
 fn negative_cases_stay_silent_in_every_websocket_form() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| !c.positive) {
-        for platform in [Platform::Picoclaw, Platform::Nanoclaw, Platform::Generic] {
-            let registry = Registry::builtin(platform);
-            let directions: &[Direction] = if case.pattern == "*" {
-                &[Direction::Outbound, Direction::Inbound]
-            } else {
-                &[spec(&case.pattern).map_or(Direction::Outbound, |s| s.direction)]
-            };
-            for &direction in directions {
-                for (form, ext, stream) in websocket_forms(direction, &case.input) {
-                    let found = run(&registry, direction, ext, &stream);
-                    let bad: Vec<_> = found
-                        .iter()
-                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
-                        .map(|d| (&d.pattern, &d.snippet))
-                        .collect();
-                    if !bad.is_empty() {
-                        failures.push(format!(
-                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
-                            case.line,
-                            String::from_utf8_lossy(&case.input)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_negatives(&PLATFORMS, ws_forms(websocket_forms), run_form);
 }
 
 #[test]
 fn positive_cases_are_found_once_base64_and_hex_wrapped_in_websocket_messages() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| c.positive) {
-        let spec = spec(&case.pattern);
-        let registry = Registry::builtin(
-            spec.as_ref()
-                .and_then(|s| s.platform)
-                .unwrap_or(Platform::Generic),
-        );
-        let direction = spec.map_or(Direction::Outbound, |s| s.direction);
-        for (form, ext, stream) in encoded_websocket_forms(direction, &case.input) {
-            let found = run(&registry, direction, ext, &stream);
-            let hits = found.iter().filter(|d| d.pattern == case.pattern).count();
-            if hits != 1 {
-                failures.push(format!(
-                    "line {} [{form}] {}: expected 1 {}, got {:?}",
-                    case.line,
-                    String::from_utf8_lossy(&case.input),
-                    case.pattern,
-                    patterns(&found)
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_positives(ws_forms(encoded_websocket_forms), run_form);
 }
 
 #[test]
 fn negative_cases_stay_silent_base64_and_hex_wrapped_in_websocket_messages() {
-    let mut failures = Vec::new();
-    for case in cases().into_iter().filter(|c| !c.positive) {
-        for platform in [Platform::Picoclaw, Platform::Generic] {
-            let registry = Registry::builtin(platform);
-            let directions: &[Direction] = if case.pattern == "*" {
-                &[Direction::Outbound, Direction::Inbound]
-            } else {
-                &[spec(&case.pattern).map_or(Direction::Outbound, |s| s.direction)]
-            };
-            for &direction in directions {
-                for (form, ext, stream) in encoded_websocket_forms(direction, &case.input) {
-                    let found = run(&registry, direction, ext, &stream);
-                    let bad: Vec<_> = found
-                        .iter()
-                        .filter(|d| case.pattern == "*" || d.pattern == case.pattern)
-                        .map(|d| (&d.pattern, &d.snippet))
-                        .collect();
-                    if !bad.is_empty() {
-                        failures.push(format!(
-                            "line {} [{form}, {platform:?}]: unexpected {bad:?} in {}",
-                            case.line,
-                            String::from_utf8_lossy(&case.input)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_negatives(&PLATFORMS, ws_forms(encoded_websocket_forms), run_form);
 }
 
 #[test]
