@@ -106,11 +106,21 @@ pub struct Stats {
     pub view_repeats: u64,
 }
 
-/// Most matches per message remembered to report a match once across views.
-const MAX_REMEMBERED: usize = 256;
+/// Most matches remembered to report a match once across views (per message here, per
+/// direction of a WebSocket connection).
+pub(crate) const MAX_REMEMBERED: usize = 256;
 
 /// Bytes at the start of two matches of one rule that, when equal, make them one occurrence.
 const SAME_START: usize = 16;
+
+/// Whether two matched texts of one rule, from different views, are one occurrence: one
+/// contains the other, or both start alike.
+pub(crate) fn same_occurrence(a: &[u8], b: &[u8]) -> bool {
+    let n = SAME_START.min(a.len()).min(b.len());
+    memchr::memmem::find(a, b).is_some()
+        || memchr::memmem::find(b, a).is_some()
+        || (n == SAME_START && a[..n] == b[..n])
+}
 
 /// A head view and where each of its segments ends.
 type HeadView<'a> = (&'a [u8], &'a [(usize, Segment)]);
@@ -498,17 +508,9 @@ impl Inspector {
     /// matched text contains the other, or both start alike); remembers this one otherwise.
     fn seen_in_other_view(&mut self, m: &RawMatch, from_view: View) -> bool {
         let matched = &m.context[m.within.clone()];
-        let same = |other: &[u8]| {
-            let n = SAME_START.min(other.len()).min(matched.len());
-            memchr::memmem::find(other, matched).is_some()
-                || memchr::memmem::find(matched, other).is_some()
-                || (n == SAME_START && other[..n] == matched[..n])
-        };
-        if self
-            .reported
-            .iter()
-            .any(|(rule, other, view)| *rule == m.rule && *view != from_view && same(other))
-        {
+        if self.reported.iter().any(|(rule, other, view)| {
+            *rule == m.rule && *view != from_view && same_occurrence(other, matched)
+        }) {
             return true;
         }
         if self.reported.len() < MAX_REMEMBERED {

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use crate::decode::View;
 use crate::finding::redact_snippet;
 use crate::framing::Head;
-use crate::inspect::Detection;
+use crate::inspect::{same_occurrence, Detection, MAX_REMEMBERED};
 use crate::scan::{Direction, RawMatch, Registry, RuleId};
 
 /// The extensions a handshake's response negotiated, as far as deframing needs them.
@@ -124,12 +124,6 @@ pub struct Stats {
     /// Matches seen in both the message stream and the reassembled deltas, reported once.
     pub view_repeats: u64,
 }
-
-/// Most reported matches remembered per direction to report a match once across views.
-const MAX_REMEMBERED: usize = 256;
-
-/// Bytes at the start of two matches of one rule that, when equal, make them one occurrence.
-const SAME_START: usize = 16;
 
 /// Inspection of one upgraded WebSocket connection, both directions.
 #[derive(Debug)]
@@ -265,16 +259,9 @@ impl WebSocket {
     fn report(&mut self, registry: &Registry, direction: Direction, m: RawMatch, view: usize) {
         let matched = &m.context[m.within.clone()];
         let reported = &mut self.reported[usize::from(direction == Direction::Inbound)];
-        let same = |other: &[u8]| {
-            let n = SAME_START.min(other.len()).min(matched.len());
-            memchr::memmem::find(other, matched).is_some()
-                || memchr::memmem::find(matched, other).is_some()
-                || (n == SAME_START && other[..n] == matched[..n])
-        };
-        if reported
-            .iter()
-            .any(|(rule, other, v)| *rule == m.rule && *v != view && same(other))
-        {
+        if reported.iter().any(|(rule, other, v)| {
+            *rule == m.rule && *v != view && same_occurrence(other, matched)
+        }) {
             self.stats.view_repeats += 1;
             return;
         }
