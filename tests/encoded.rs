@@ -82,19 +82,7 @@ fn encoded_keys_in_a_query_and_a_form_body_are_found_and_redacted() {
     // No raw secret, nor its base64 form, in any file of the home, the serve process's
     // stderr, or what curl printed.
     let secrets = [KEY_IN_QUERY, KEY_IN_FORM, wrapped.as_str()];
-    for file in all_files(home.path()) {
-        if file.file_name().is_some_and(|n| n == "test-config.json") {
-            continue;
-        }
-        let data = std::fs::read(&file).unwrap();
-        for s in secrets {
-            assert!(
-                !data.windows(s.len()).any(|w| w == s.as_bytes()),
-                "{} holds {s}",
-                file.display()
-            );
-        }
-    }
+    assert_no_secret_anywhere(home.path(), &secrets);
     for out in [&query_out, &form_out] {
         for s in [KEY_IN_QUERY, KEY_IN_FORM] {
             assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()));

@@ -401,23 +401,6 @@ fn clients_outside_allow_clients_are_refused() {
     assert!(log.contains("refused client 127.0.0.1"), "{log}");
 }
 
-/// No raw secret in any file under the home, nor in the process's error output.
-fn assert_no_secret_anywhere(root: &std::path::Path, secrets: &[&str]) {
-    for file in all_files(root) {
-        if file.file_name().is_some_and(|n| n == "test-config.json") {
-            continue;
-        }
-        let data = std::fs::read(&file).unwrap();
-        for s in secrets {
-            assert!(
-                !data.windows(s.len()).any(|w| w == s.as_bytes()),
-                "{} contains a raw secret",
-                file.display()
-            );
-        }
-    }
-}
-
 /// Regression: switching origin on a client connection opened a new upstream connection each
 /// time (ports ran out under load). Links are now parked and reused; responses stay in order.
 #[test]

@@ -350,6 +350,23 @@ pub fn raw_exchange(addr: SocketAddr, pieces: &[&[u8]], wait: Duration) -> Vec<u
     out
 }
 
+/// No raw secret in any file under `root` (a home; the test's own config file aside).
+pub fn assert_no_secret_anywhere(root: &Path, secrets: &[&str]) {
+    for file in all_files(root) {
+        if file.file_name().is_some_and(|n| n == "test-config.json") {
+            continue;
+        }
+        let data = std::fs::read(&file).unwrap();
+        for s in secrets {
+            assert!(
+                !data.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{} contains a raw secret",
+                file.display()
+            );
+        }
+    }
+}
+
 /// Every file under `dir`, recursively.
 pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
