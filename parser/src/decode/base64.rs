@@ -10,6 +10,8 @@
 //! shorter than [`MIN_RUN`] is never decoded; its first characters are held in a fixed array
 //! until the run is long enough.
 
+use super::{hand_on, DECODED_PIECE};
+
 /// Fewest alphabet characters a run needs to be decoded (18 decoded bytes).
 pub const MIN_RUN: usize = 24;
 
@@ -137,29 +139,17 @@ impl Base64Runs {
             }
             self.byte(input[i]);
             i += 1;
-            if self.scratch.len() >= 16 * 1024 && !self.flush(out) {
+            if self.scratch.len() >= DECODED_PIECE && !hand_on(&mut self.scratch, out) {
                 return false;
             }
         }
-        self.flush(out)
+        hand_on(&mut self.scratch, out)
     }
 
     /// The text ended: a run in progress ends too.
     pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         self.end_run();
-        self.flush(out)
-    }
-
-    fn flush(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        if self.scratch.is_empty() {
-            return true;
-        }
-        let more = out(&self.scratch);
-        self.scratch.clear();
-        if self.scratch.capacity() > 64 * 1024 {
-            self.scratch = Vec::new();
-        }
-        more
+        hand_on(&mut self.scratch, out)
     }
 
     fn byte(&mut self, b: u8) {

@@ -6,6 +6,8 @@
 //! One pass over the input, no allocation per byte: outside a run, a window of [`MIN_DIGITS`]
 //! bytes is tested from its end, so prose (letters past `f`) is skipped a window at a time.
 
+use super::{hand_on, DECODED_PIECE};
+
 /// Fewest hex digits a run needs to be decoded (16 decoded bytes).
 pub const MIN_DIGITS: usize = 32;
 
@@ -81,29 +83,17 @@ impl HexRuns {
             }
             self.byte(input[i]);
             i += 1;
-            if self.scratch.len() >= 16 * 1024 && !self.flush(out) {
+            if self.scratch.len() >= DECODED_PIECE && !hand_on(&mut self.scratch, out) {
                 return false;
             }
         }
-        self.flush(out)
+        hand_on(&mut self.scratch, out)
     }
 
     /// The text ended: a run in progress ends too.
     pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         self.end_run();
-        self.flush(out)
-    }
-
-    fn flush(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        if self.scratch.is_empty() {
-            return true;
-        }
-        let more = out(&self.scratch);
-        self.scratch.clear();
-        if self.scratch.capacity() > 64 * 1024 {
-            self.scratch = Vec::new();
-        }
-        more
+        hand_on(&mut self.scratch, out)
     }
 
     fn byte(&mut self, b: u8) {

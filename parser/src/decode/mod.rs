@@ -33,6 +33,23 @@ use content::Layer;
 
 use crate::scan::{RawMatch, Registry, StreamScanner};
 
+/// Most decoded bytes a run decoder (base64, hex) holds before handing them on.
+const DECODED_PIECE: usize = 16 * 1024;
+
+/// Hands a run decoder's decoded bytes to `out` and empties `scratch`, giving its buffer back
+/// after an outsized piece; `false` if `out` wants no more.
+fn hand_on(scratch: &mut Vec<u8>, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    if scratch.is_empty() {
+        return true;
+    }
+    let more = out(scratch);
+    scratch.clear();
+    if scratch.capacity() > 4 * DECODED_PIECE {
+        *scratch = Vec::new();
+    }
+    more
+}
+
 /// What decoding a body came to, for statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BodyOutcome {
