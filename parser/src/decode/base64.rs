@@ -10,7 +10,7 @@
 //! shorter than [`MIN_RUN`] is never decoded; its first characters are held in a fixed array
 //! until the run is long enough.
 
-use super::{hand_on, DECODED_PIECE};
+use super::{hand_on, words, DECODED_PIECE};
 
 /// Fewest alphabet characters a run needs to be decoded (18 decoded bytes).
 pub const MIN_RUN: usize = 24;
@@ -102,7 +102,12 @@ impl Base64Runs {
                 // Outside a run: skip a window at a time while it holds a non-alphabet byte.
                 if i + MIN_RUN <= len {
                     let window = &input[i..i + MIN_RUN];
-                    if let Some(j) = window.iter().rposition(|&b| VALUES[b as usize] == OTHER) {
+                    // No run starts at or before a byte outside the alphabet in the window:
+                    // the word flags find one without a look-up per byte; the table finds
+                    // the rest (`.`, `,`, `=`, `:` ...).
+                    if let Some(j) = words::last_flagged(window, words::not_base64)
+                        .or_else(|| window.iter().rposition(|&b| VALUES[b as usize] == OTHER))
+                    {
                         i += j + 1;
                         continue;
                     }
@@ -113,6 +118,15 @@ impl Base64Runs {
                     self.line = MIN_RUN;
                     self.emit_held();
                     i += MIN_RUN;
+                    continue;
+                }
+                // Fewer than a window left: a run can only start after its last byte outside
+                // the alphabet (the bytes before would end a run too short to count).
+                if let Some(j) = input[i..]
+                    .iter()
+                    .rposition(|&b| VALUES[b as usize] == OTHER)
+                {
+                    i += j + 1;
                     continue;
                 }
             }
@@ -291,6 +305,39 @@ mod tests {
         assert!(decode_all(b"the quick brown fox jumps over the lazy dog", 5).is_empty());
         assert!(decode_all(b"QUtJQTJFM0Y0RzVINkk3SjJL=", 3).len() == 19);
         assert!(decode_all(b"QUtJQTJFM0Y0RzVINkk3SjJ", 3).is_empty());
+    }
+
+    /// A byte the word flags skip is never one a run can hold.
+    #[test]
+    fn flagged_bytes_are_outside_the_alphabet() {
+        for b in 0..=255u8 {
+            if words::not_base64(u64::from(b)) & 0x80 != 0 {
+                assert_eq!(VALUES[b as usize], OTHER, "{b:#x}");
+            }
+        }
+    }
+
+    /// The window skips (word flags, table, the tail shorter than a window) lose no run,
+    /// wherever it starts and whatever byte comes before it.
+    #[test]
+    fn a_run_is_found_at_every_offset_after_any_separator() {
+        let run = b"QUtJQTJFM0Y0RzVINkk3SjJLM0wg";
+        for sep in [&b" "[..], b".", b"\"", b"=", b"\xc3\xa9", b"{", b"~"] {
+            for lead in 0..40 {
+                let mut text = b"agent calls the tool with context ".repeat(2)[..lead].to_vec();
+                text.extend_from_slice(sep);
+                text.extend_from_slice(run);
+                text.extend_from_slice(sep);
+                text.extend_from_slice(b"and more words follow");
+                for piece in [1, 5, 24, text.len()] {
+                    assert_eq!(
+                        decode_all(&text, piece),
+                        b"AKIA2E3F4G5H6I7J2K3L \n",
+                        "lead {lead}, separator {sep:?}, pieces of {piece}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

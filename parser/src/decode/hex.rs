@@ -6,7 +6,7 @@
 //! One pass over the input, no allocation per byte: outside a run, a window of [`MIN_DIGITS`]
 //! bytes is tested from its end, so prose (letters past `f`) is skipped a window at a time.
 
-use super::{hand_on, DECODED_PIECE};
+use super::{hand_on, words, DECODED_PIECE};
 
 /// Fewest hex digits a run needs to be decoded (16 decoded bytes).
 pub const MIN_DIGITS: usize = 32;
@@ -73,10 +73,19 @@ impl HexRuns {
         let mut i = 0;
         let len = input.len();
         while i < len {
-            if self.digits == 0 && i + MIN_DIGITS <= len {
-                // Outside a run: skip a window at a time while it holds a byte no run has.
-                let window = &input[i..i + MIN_DIGITS];
-                if let Some(j) = window.iter().rposition(|&b| CLASS[b as usize] == OTHER) {
+            if self.digits == 0 {
+                // Outside a run: skip a window at a time while it holds a byte no run has
+                // (word flags first, the table for the rest); with less than a window left,
+                // skip past its last such byte.
+                let window = &input[i..(i + MIN_DIGITS).min(len)];
+                let flagged = if window.len() == MIN_DIGITS {
+                    words::last_flagged(window, words::not_hex)
+                } else {
+                    None
+                };
+                if let Some(j) =
+                    flagged.or_else(|| window.iter().rposition(|&b| CLASS[b as usize] == OTHER))
+                {
                     i += j + 1;
                     continue;
                 }
@@ -174,6 +183,41 @@ mod tests {
                     whole,
                     "{text} / {piece}"
                 );
+            }
+        }
+    }
+
+    /// A byte the word flags skip is never one a run can hold.
+    #[test]
+    fn flagged_bytes_are_outside_the_alphabet() {
+        for b in 0..=255u8 {
+            if words::not_hex(u64::from(b)) & 0x80 != 0 {
+                assert_eq!(CLASS[b as usize], OTHER, "{b:#x}");
+            }
+        }
+    }
+
+    /// The window skips lose no run, wherever it starts and whatever byte comes before it.
+    #[test]
+    fn a_run_is_found_at_every_offset_after_any_separator() {
+        let run: String = b"AKIA2E3F4G5H6I7J2K3L"
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        for sep in [&b"\""[..], b"=", b"\xc3\xa9", b"\n", b"g", b"z", b"~"] {
+            for lead in 0..40 {
+                let mut text = b"agent calls the tool with context ".repeat(2)[..lead].to_vec();
+                text.extend_from_slice(sep);
+                text.extend_from_slice(run.as_bytes());
+                text.extend_from_slice(sep);
+                text.extend_from_slice(b"and more words follow");
+                for piece in [1, 5, 32, text.len()] {
+                    assert_eq!(
+                        decode_all(&text, piece),
+                        b"AKIA2E3F4G5H6I7J2K3L\n",
+                        "lead {lead}, separator {sep:?}, pieces of {piece}"
+                    );
+                }
             }
         }
     }

@@ -21,6 +21,7 @@ mod percent;
 pub mod sse;
 pub mod streams;
 mod text;
+mod words;
 
 pub use content::{Coding, DecodeError, OUTPUT_PIECE};
 
