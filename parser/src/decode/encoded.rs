@@ -77,25 +77,27 @@ impl Scope {
 pub fn is_binary(content_type: &[u8]) -> bool {
     let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
     let media = crate::framing_trim(media);
-    let starts = |p: &[u8]| media.len() >= p.len() && media[..p.len()].eq_ignore_ascii_case(p);
-    [
-        &b"image/"[..],
-        b"audio/",
-        b"video/",
-        b"font/",
-        b"application/octet-stream",
-        b"application/zip",
-        b"application/gzip",
-        b"application/x-gzip",
-        b"application/x-tar",
-        b"application/pdf",
-        b"application/wasm",
-        b"application/x-protobuf",
-        b"application/protobuf",
-        b"application/grpc",
-    ]
-    .iter()
-    .any(|p| starts(p))
+    let starts = |m: &[u8], p: &[u8]| m.len() >= p.len() && m[..p.len()].eq_ignore_ascii_case(p);
+    // Checked once per message: `application/` subtypes are compared only after that prefix.
+    if let Some(subtype) = starts(media, b"application/").then(|| &media[12..]) {
+        return [
+            &b"octet-stream"[..],
+            b"zip",
+            b"gzip",
+            b"x-gzip",
+            b"x-tar",
+            b"pdf",
+            b"wasm",
+            b"x-protobuf",
+            b"protobuf",
+            b"grpc",
+        ]
+        .iter()
+        .any(|p| starts(subtype, p));
+    }
+    [&b"image/"[..], b"audio/", b"video/", b"font/"]
+        .iter()
+        .any(|p| starts(media, p))
 }
 
 /// What a view's scanner needs besides its own state.
@@ -199,40 +201,56 @@ impl Decoded {
     }
 }
 
-/// Base64 and hex runs of a text, each decoded into its own view.
+/// Base64 and hex runs of a text, each decoded into its own view. A view's decoder and
+/// scanner are built when its finder first decodes a run: text without runs (most text) costs
+/// the two finders and nothing else, and no allocation.
 #[derive(Debug)]
 struct Runs {
     base64: Base64Runs,
     hex: HexRuns,
-    from_base64: Decoded,
-    from_hex: Decoded,
+    from_base64: Option<Box<Decoded>>,
+    from_hex: Option<Box<Decoded>>,
+    depth: u8,
+    /// The view of `from_base64`; the views of everything below it follow.
+    first_view: u8,
 }
 
 /// Decodings of decoded bytes: runs inside runs are decoded this deep.
 const MAX_DEPTH: u8 = 2;
 
+/// Views a [`Decoded`] at `depth` numbers: its own and those of the runs inside it.
+const fn views_below(depth: u8) -> u8 {
+    if depth < MAX_DEPTH {
+        1 + 2 * views_below(depth + 1)
+    } else {
+        1
+    }
+}
+
 impl Runs {
-    /// Runs at `depth` (1 for the message's text); `next` numbers the views.
-    fn new(depth: u8, next: &mut u8) -> Self {
-        let decoded = |next: &mut u8| {
-            let view = View(*next);
-            *next += 1;
-            Decoded {
-                percent: Normaliser::new(TextForm::Percent {
-                    plus_is_space: false,
-                }),
-                scanned: Scanned::new(view),
-                inner: (depth < MAX_DEPTH).then(|| Box::new(Runs::new(depth + 1, next))),
-            }
-        };
-        let from_base64 = decoded(next);
-        let from_hex = decoded(next);
+    /// Runs at `depth` (1 for the message's text), numbering their views from `first_view`.
+    fn new(depth: u8, first_view: u8) -> Self {
         Runs {
             base64: Base64Runs::new(),
             hex: HexRuns::new(),
-            from_base64,
-            from_hex,
+            from_base64: None,
+            from_hex: None,
+            depth,
+            first_view,
         }
+    }
+
+    /// The decoded view of one finder (`hex`: the hex one), built on first use.
+    fn decoded(slot: &mut Option<Box<Decoded>>, depth: u8, view: u8) -> &mut Decoded {
+        slot.get_or_insert_with(|| {
+            Box::new(Decoded {
+                percent: Normaliser::new(TextForm::Percent {
+                    plus_is_space: false,
+                }),
+                scanned: Scanned::new(View(view)),
+                inner: (depth < MAX_DEPTH).then(|| Box::new(Runs::new(depth + 1, view + 1))),
+            })
+        })
     }
 
     fn push(&mut self, cx: &mut Cx<'_>, text: &[u8]) -> bool {
@@ -241,9 +259,17 @@ impl Runs {
             hex,
             from_base64,
             from_hex,
+            depth,
+            first_view,
         } = self;
-        let a = base64.push(text, &mut |d| from_base64.push(cx, d));
-        let b = hex.push(text, &mut |d| from_hex.push(cx, d));
+        let (depth, b64_view) = (*depth, *first_view);
+        let hex_view = b64_view + views_below(depth);
+        let a = base64.push(text, &mut |d| {
+            Self::decoded(from_base64, depth, b64_view).push(cx, d)
+        });
+        let b = hex.push(text, &mut |d| {
+            Self::decoded(from_hex, depth, hex_view).push(cx, d)
+        });
         a && b
     }
 
@@ -253,11 +279,16 @@ impl Runs {
             hex,
             from_base64,
             from_hex,
+            depth,
+            first_view,
         } = self;
-        base64.finish(&mut |d| from_base64.push(cx, d));
-        hex.finish(&mut |d| from_hex.push(cx, d));
-        from_base64.finish(cx);
-        from_hex.finish(cx);
+        let (depth, b64_view) = (*depth, *first_view);
+        let hex_view = b64_view + views_below(depth);
+        base64.finish(&mut |d| Self::decoded(from_base64, depth, b64_view).push(cx, d));
+        hex.finish(&mut |d| Self::decoded(from_hex, depth, hex_view).push(cx, d));
+        for decoded in [from_base64, from_hex].into_iter().flatten() {
+            decoded.finish(cx);
+        }
     }
 }
 
@@ -277,12 +308,11 @@ pub struct EncodedView {
 impl EncodedView {
     /// The views of a body travelling in `direction`, scanning at most `budget` bytes.
     pub fn new(scope: Scope, direction: Direction, budget: u64) -> Self {
-        let mut next = View::RUNS;
         EncodedView {
             direction,
             percent: (scope == Scope::Form)
                 .then(|| (IteratedPercent::new(false), Scanned::new(View::PERCENT))),
-            runs: Runs::new(1, &mut next),
+            runs: Runs::new(1, View::RUNS),
             budget,
             truncated: false,
             stopped: false,
@@ -460,6 +490,39 @@ fn decode_runs_into(text: &[u8], depth: u8, out: &mut Vec<u8>) {
         out.extend_from_slice(&plain);
         if depth < MAX_DEPTH {
             decode_runs_into(&plain, depth + 1, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_binary;
+
+    #[test]
+    fn binary_media_types_are_told_from_text() {
+        for ct in [
+            &b"image/png"[..],
+            b"Audio/ogg",
+            b"video/mp4",
+            b"font/woff2",
+            b"application/octet-stream",
+            b" APPLICATION/Zip; q=1",
+            b"application/x-protobuf",
+            b"application/grpc+proto",
+        ] {
+            assert!(is_binary(ct), "{}", String::from_utf8_lossy(ct));
+        }
+        for ct in [
+            &b"application/json"[..],
+            b"application/x-ndjson",
+            b"application/javascript",
+            b"text/event-stream",
+            b"text/html; charset=utf-8",
+            b"application/",
+            b"applicatio",
+            b"",
+        ] {
+            assert!(!is_binary(ct), "{}", String::from_utf8_lossy(ct));
         }
     }
 }

@@ -149,6 +149,9 @@ pub struct Inspector {
     body: Option<BodyDecoder>,
     dest_override: Option<String>,
     dest: Option<String>,
+    /// The host of `dest` (lower case, no port), computed when an expected-use check first
+    /// needs it in a message.
+    dest_host: Option<String>,
     head_view: Vec<u8>,
     segments: Vec<(usize, Segment)>,
     matches: Vec<RawMatch>,
@@ -183,6 +186,7 @@ impl Inspector {
             body: None,
             dest_override: None,
             dest: None,
+            dest_host: None,
             head_view: Vec::new(),
             segments: Vec::new(),
             matches: Vec::new(),
@@ -316,6 +320,7 @@ impl Inspector {
             None => request_dest(head, &mut dest),
         };
         self.dest = known.then_some(dest);
+        self.dest_host = None;
         self.reported.clear();
         self.build_head_view(head);
         self.head_scanner.reset();
@@ -334,13 +339,17 @@ impl Inspector {
         let reassembly = content_type
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
         let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
-        let encoded = (self.encoded_views && !binary)
-            .then(|| EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes));
-        self.body = Some(
-            BodyDecoder::new(head.header_values("content-encoding"), form)
-                .with_reassembly(reassembly)
-                .with_encoded(encoded),
-        );
+        let views = self.encoded_views && !binary;
+        let body = BodyDecoder::new(head.header_values("content-encoding"), form);
+        // A streamed body's decoded views are its streams' own: only their budget is given.
+        self.body = Some(match reassembly {
+            Some(r) => body.with_reassembly(Some(
+                r.with_encoded_views(views.then_some(self.max_scan_bytes)),
+            )),
+            None => body.with_encoded(views.then(|| {
+                EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes)
+            })),
+        });
         self.reported.clear();
         self.body_scanner.reset();
         self.trailer_scanner.reset();
@@ -473,10 +482,12 @@ impl Inspector {
                     };
                 }
                 _ => {
-                    // Remembered, exempt or not, so that a decoded segment does not repeat it.
-                    let _ = self.seen_in_other_view(&m, View::RAW);
-                    if is_expected_use(registry, &rule.id, &m, view, segments, self.dest.as_deref())
-                    {
+                    // Remembered, exempt or not, so that a decoded segment (which follows the
+                    // headers) does not repeat it.
+                    if matches!(segments.last(), Some((_, Segment::Decoded { .. }))) {
+                        let _ = self.seen_in_other_view(&m, View::RAW);
+                    }
+                    if self.is_expected_use(registry, &rule.id, &m, view, segments) {
                         self.stats.exempted += 1;
                         return;
                     }
@@ -518,30 +529,61 @@ impl Inspector {
         }
         false
     }
+
+    /// Whether a head match is expected use (SPEC §4.2): in a credential place and sent to the
+    /// provider's host (or a trusted one). The destination's host is worked out once per
+    /// message, when a match in a credential place first needs it.
+    fn is_expected_use(
+        &mut self,
+        registry: &Registry,
+        pattern: &str,
+        m: &RawMatch,
+        view: &[u8],
+        segments: &[(usize, Segment)],
+    ) -> bool {
+        let Some(dest) = self.dest.as_deref() else {
+            return false;
+        };
+        if !in_credential_place(pattern, m, view, segments) {
+            return false;
+        }
+        let host = self.dest_host.get_or_insert_with(|| host_of(dest)).as_str();
+        let matched = &m.context[m.within.clone()];
+        provider_hosts(pattern, matched)
+            .iter()
+            .any(|p| host_matches(p, host))
+            || registry
+                .trusted_hosts(pattern)
+                .iter()
+                .any(|p| host_matches(p, host))
+    }
 }
 
-fn is_expected_use(
-    registry: &Registry,
+/// Whether a head match sits where its credential is sent by design: a credential header, a
+/// credential query parameter, or the place its client documents in the URL.
+fn in_credential_place(
     pattern: &str,
     m: &RawMatch,
     view: &[u8],
     segments: &[(usize, Segment)],
-    dest: Option<&str>,
 ) -> bool {
-    let Some(dest) = dest else { return false };
     let start = usize::try_from(m.start).unwrap_or(usize::MAX);
     let Some((_, segment)) = segments.iter().find(|(end, _)| start < *end) else {
         return false;
     };
     let matched = &m.context[m.within.clone()];
-    let in_credential_place = match segment {
+    match segment {
         Segment::Header { credential } => *credential,
         Segment::Decoded { .. } => false,
         Segment::StartLine => {
             CREDENTIAL_PARAMS.iter().any(|param| {
+                // `?param=` or `&param=` just before the match.
                 let before = &view[..start];
-                let name_start = before.len().saturating_sub(param.len() + 1);
-                before[name_start..].eq_ignore_ascii_case(format!("{param}=").as_bytes())
+                let Some(name_start) = before.len().checked_sub(param.len() + 1) else {
+                    return false;
+                };
+                before.ends_with(b"=")
+                    && before[name_start..before.len() - 1].eq_ignore_ascii_case(param.as_bytes())
                     && name_start > 0
                     && matches!(before[name_start - 1], b'?' | b'&')
             }) || documented_url_position(
@@ -551,19 +593,7 @@ fn is_expected_use(
                 m.context.get(m.within.end).copied(),
             )
         }
-    };
-    if !in_credential_place {
-        return false;
     }
-    let host = host_of(dest);
-    let host = host.as_str();
-    provider_hosts(pattern, matched)
-        .iter()
-        .any(|p| host_matches(p, host))
-        || registry
-            .trusted_hosts(pattern)
-            .iter()
-            .any(|p| host_matches(p, host))
 }
 
 /// Appends the `host:port` a request is addressed to to `out`: the absolute-form authority, the
