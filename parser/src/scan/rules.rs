@@ -256,18 +256,11 @@ const BUILTINS: &[Builtin] = &[
         threat: EXFIL,
         severity: Severity::High,
         platform: None,
-        literals: &[
-            "postgres",
-            "mysql://",
-            "mariadb://",
-            "mongodb",
-            "redis",
-            "amqp",
-        ],
+        literals: &["postgres", "mysql", "mariadb", "mongodb", "redis", "amqp"],
         ci_literals: &[],
         // The host is optional so that redaction also hides a password whose host the snippet
         // edge cut off; the check requires the `@` (no user info, no finding).
-        regex: r#"(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^\s:/@"'<>]{0,64}:[^\s/@"'<>]{1,128}(?:@[A-Za-z0-9._\[\]-]{0,253})?"#,
+        regex: r#"(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)(?:\+[A-Za-z0-9_]{1,20})?://[^\s:/@"'<>]{0,64}:[^\s/@"'<>]{1,128}(?:@[A-Za-z0-9._\[\]-]{0,253})?"#,
         boundary: Boundary::NotAlnum,
         check: credentials::database_url,
     },
@@ -285,7 +278,7 @@ const BUILTINS: &[Builtin] = &[
             "invoke-webrequest",
             "invoke-restmethod",
         ],
-        regex: r#"(?:curl|wget)[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?(?:\|[^\n|;&`)]{1,120}){0,2}?\|(?:[ \t]|\\?\r?\n){0,16}(?:sudo(?:[ \t]{1,8}--?[A-Za-z][A-Za-z-]{0,31}(?:[ \t=]{1,8}[A-Za-z0-9_.:-]{1,32})?){0,4}[ \t]{1,8})?(?:(?:/usr/bin/|/bin/)?env(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}[ \t]{1,8}(?:[A-Za-z_][A-Za-z0-9_]{0,32}=\S{0,48}[ \t]{1,8}){0,3})?(?:/usr/local/bin/|/usr/bin/|/bin/)?(?:(?:ba|z|da|k|a)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php)|(?:curl|wget)[ \t][^)`\n]{1,300}[)`]|fetch[ \t]{1,32}-[^\n|;&]{0,300}?\|[ \t]{0,32}(?:sudo[ \t]{1,32})?(?:/bin/)?(?:ba|z|k)?sh|(?i:iex|invoke-expression)[ \t]{0,32}\(?[ \t]{0,32}(?i:\(?[ \t]{0,32}New-Object[ \t]{1,32}(?:System\.)?Net\.WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|curl|wget)|(?i:iwr|irm|invoke-webrequest|invoke-restmethod)[ \t][^\n|;]{0,300}?\|[ \t]{0,32}(?i:iex|invoke-expression)"#,
+        regex: r#"(?:curl|wget)(?:\.exe)?[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?(?:\|[^\n|;&`)]{1,120}){0,2}?\|(?:[ \t]|\\?\r?\n){0,16}(?:(?:sudo|doas)(?:[ \t]{1,8}--?[A-Za-z][A-Za-z-]{0,31}(?:[ \t=]{1,8}[A-Za-z0-9_.:-]{1,32})?){0,4}[ \t]{1,8})?(?:(?:/usr/bin/|/bin/)?env(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}[ \t]{1,8}(?:[A-Za-z_][A-Za-z0-9_]{0,32}=\S{0,48}[ \t]{1,8}){0,3})?(?:/usr/local/bin/|/usr/bin/|/bin/)?(?:busybox[ \t]{1,8})?(?:(?:ba|z|da|k|a)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php|(?i:powershell|pwsh)(?i:\.exe)?|(?i:iex|invoke-expression))|(?:curl|wget)(?:\.exe)?[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?\|(?:[ \t]|\\?\r?\n){0,16}(?:sudo|doas)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,3}?[ \t]{1,8}-[A-Za-z]{0,4}s[A-Za-z]{0,4}|(?:curl|wget)(?:\.exe)?[ \t][^)`\n]{1,300}[)`]|fetch[ \t]{1,32}-[^\n|;&]{0,300}?\|[ \t]{0,32}(?:sudo[ \t]{1,32})?(?:/bin/)?(?:ba|z|k)?sh|(?i:iex|invoke-expression)[ \t]{0,32}\(?[ \t]{0,32}(?i:\(?[ \t]{0,32}New-Object[ \t]{1,32}(?:System\.)?Net\.WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|curl|wget)|(?i:iwr|irm|invoke-webrequest|invoke-restmethod)[ \t][^\n|;]{0,300}?\|[ \t]{0,32}(?i:iex|invoke-expression)"#,
         boundary: Boundary::NotNameChar,
         check: checks::pipe_to_shell,
     },
@@ -336,8 +329,13 @@ const BUILTINS: &[Builtin] = &[
             "telnet",
             "s_client",
         ],
-        ci_literals: &["system.net.sockets.tcpclient", "net.sockets.tcpclient"],
-        regex: r#"/dev/(?:tcp|udp)/[A-Za-z0-9.:_-]{1,253}/[0-9]{1,5}|(?:nc|ncat|netcat)(?:\.exe)?[ \t](?:[^\n|;&]{0,200}?[ \t])?(?:-[A-Za-z]{0,32}[ec][A-Za-z]{0,32}|--exec|--sh-exec|--lua-exec)(?:[ \t=]|$)|(?:mkfifo|mknod)[ \t][\s\S]{0,300}?(?:(?:nc|ncat|netcat|telnet|openssl[ \t]{1,32}s_client)[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:/usr)?(?:/bin/)?(?:ba|z|da)?sh(?:[^A-Za-z0-9_.-]|\z)|[\s|;&(/](?:ba|z|da)?sh[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:nc|ncat|netcat|telnet|openssl[ \t]{1,32}s_client)[ \t])|socat[ \t][^\n]{0,300}?(?i:exec|system):|(?:socket\.socket|fsockopen|TCPSocket\.(?:open|new)|IO::Socket::INET|PF_INET|AF_INET)[\s\S]{0,400}?(?:dup2[ \t]{0,4}\(|pty\.spawn|subprocess\.|Popen|IO\.popen|spawn[ \t]{0,4}\(|exec[ \t]{0,32}\(|exec[ \t]{1,32}["'/]|system[ \t]{0,32}\(|shell_exec|passthru|proc_open|popen[ \t]{0,4}\(|/bin/(?:ba|z|da)?sh|cmd\.exe|open[ \t]{0,4}\([ \t]{0,4}STDIN)|connect\(\([^()\n]{1,300}\)\)[\s\S]{0,400}?(?:dup2[ \t]{0,4}\(|pty\.spawn|fileno\(\)|["'](?:/usr)?/bin/(?:ba|z|da)?sh["']|["']cmd(?:\.exe)?["']|(?:call|Popen|run|spawn|system|popen|check_output)\([^)\n]{0,120}?(?:["'/\\](?:ba|z|da)?sh["' ]|cmd(?:\.exe)?["']|powershell(?:\.exe)?["']))|socket\.tcp[\s\S]{0,400}?(?:os\.execute|io\.popen)|(?:net\.Socket|net\.connect|net\.createConnection)[\s\S]{0,400}?(?:\.pipe\([ \t]{0,4}[A-Za-z_$][A-Za-z0-9_$]{0,32}\.stdin|spawn\([ \t]{0,4}["'](?:/bin/)?(?:ba|z|da)?sh|spawn\([ \t]{0,4}["']cmd(?:\.exe)?)|(?i:(?:system\.)?net\.sockets\.tcpclient)[\s\S]{0,500}?(?i:getstream)|/inet/(?:tcp|udp)/[0-9]{1,32}/|telnet[ \t]{1,32}\S{1,128}[ \t]{1,32}[0-9]{1,5}(?:[ \t]{1,32}[0-9]?[<>]{1,2}[ \t]{0,4}\S{1,128}){0,3}[ \t]{0,32}\|[ \t]{0,32}(?:/bin/)?(?:ba|z|da)?sh|s_client[^\n|]{0,200}\|[ \t]{0,32}(?:/bin/)?(?:ba|z)?sh"#,
+        ci_literals: &[
+            "system.net.sockets.tcpclient",
+            "net.sockets.tcpclient",
+            "nc.traditional",
+            "nc.openbsd",
+        ],
+        regex: r#"/dev/(?:tcp|udp)/[A-Za-z0-9.:_-]{1,253}/[0-9]{1,5}|(?:nc|ncat|netcat)(?:\.exe|\.traditional|\.openbsd)?[ \t](?:[^\n|;&]{0,200}?[ \t])?(?:-[A-Za-z]{0,32}[ec][A-Za-z]{0,32}|--exec|--sh-exec|--lua-exec)(?:[ \t=]|$)|(?:mkfifo|mknod)[ \t][\s\S]{0,300}?(?:(?:nc|ncat|netcat|telnet|openssl[ \t]{1,32}s_client)[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:/usr)?(?:/bin/)?(?:ba|z|da)?sh(?:[^A-Za-z0-9_.-]|\z)|[\s|;&(/](?:ba|z|da)?sh[ \t][^\n]{0,200}?\|[ \t]{0,32}(?:nc|ncat|netcat|telnet|openssl[ \t]{1,32}s_client)[ \t])|socat[ \t][^\n]{0,300}?(?i:exec|system):|(?:socket\.socket|fsockopen|TCPSocket\.(?:open|new)|IO::Socket::INET|PF_INET|AF_INET)[\s\S]{0,400}?(?:dup2[ \t]{0,4}\(|pty\.spawn|subprocess\.|Popen|IO\.popen|spawn[ \t]{0,4}\(|exec[ \t]{0,32}\(|exec[ \t]{1,32}["'/]|system[ \t]{0,32}(?:\(|\$_)|fdopen[ \t]{0,4}\(|shell_exec|passthru|proc_open|popen[ \t]{0,4}\(|/bin/(?:ba|z|da)?sh|cmd\.exe|open[ \t]{0,4}\([ \t]{0,4}STDIN)|connect\(\([^()\n]{1,300}\)\)[\s\S]{0,400}?(?:dup2[ \t]{0,4}\(|pty\.spawn|fileno\(\)|["'](?:/usr)?/bin/(?:ba|z|da)?sh["']|["']cmd(?:\.exe)?["']|(?:call|Popen|run|spawn|system|popen|check_output)\([^)\n]{0,120}?(?:["'/\\](?:ba|z|da)?sh["' ]|cmd(?:\.exe)?["']|powershell(?:\.exe)?["']))|socket\.tcp[\s\S]{0,400}?(?:os\.execute|io\.popen)|(?:net\.Socket|net\.connect|net\.createConnection)[\s\S]{0,400}?(?:\.pipe\([ \t]{0,4}[A-Za-z_$][A-Za-z0-9_$]{0,32}\.stdin|spawn\([ \t]{0,4}["'](?:/bin/)?(?:ba|z|da)?sh|spawn\([ \t]{0,4}["']cmd(?:\.exe)?)|(?i:(?:system\.)?net\.sockets\.tcpclient)[\s\S]{0,500}?(?i:getstream)|/inet/(?:tcp|udp)/[0-9]{1,32}/|telnet[ \t]{1,32}\S{1,128}[ \t]{1,32}[0-9]{1,5}(?:[ \t]{1,32}[0-9]?[<>]{1,2}[ \t]{0,4}\S{1,128}){0,3}[ \t]{0,32}\|[ \t]{0,32}(?:/bin/)?(?:ba|z|da)?sh|s_client[^\n|]{0,200}\|[ \t]{0,32}(?:/bin/)?(?:ba|z)?sh|TCPSocket\.(?:open|new)"#,
         boundary: Boundary::Any,
         check: checks::reverse_shell,
     },
@@ -349,9 +347,21 @@ const BUILTINS: &[Builtin] = &[
         literals: &[
             "curl", "wget", "nc ", "nc\t", "nc.exe", "ncat", "netcat", "socat",
         ],
-        ci_literals: &["iwr", "irm", "invoke-webrequest", "invoke-restmethod"],
+        // Case-insensitive anchors keep the case-sensitive inbound set at 32 (slim Teddy).
+        ci_literals: &[
+            "iwr",
+            "irm",
+            "invoke-webrequest",
+            "invoke-restmethod",
+            "nc.traditional",
+            "nc.openbsd",
+            "scp",
+            "rsync",
+        ],
         regex: concat!(
             exfil_command::self_contained!(),
+            "|",
+            exfil_command::secret_variable!(),
             "|",
             exfil_command::stdin_sink!()
         ),
