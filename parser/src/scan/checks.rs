@@ -85,9 +85,11 @@ pub(crate) fn aws_access_key_id(ctx: &MatchContext<'_>) -> bool {
     standalone(ctx) && !is_placeholder(&ctx.matched[4..])
 }
 
-/// `/id_rsa` and friends (the match starts at the path separator), not the public half.
+/// `/id_rsa` and friends (the match starts at the path separator), not the public half and
+/// not a document about keys (`docs/ssh/id_rsa-explained.md`).
 pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
-    !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
+    const DOCUMENTS: &[&[u8]] = &[b".pub", b".md", b".txt", b".html", b".rst", b".adoc"];
+    !DOCUMENTS.iter().any(|ext| ctx.matched.ends_with(ext)) && !is_name_char(ctx.next())
 }
 
 /// A path that is not the tail of a longer name on either side (a match that starts with a
