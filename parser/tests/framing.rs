@@ -451,3 +451,58 @@ fn regression_non_utf8_reason_phrase() {
     assert_eq!(h.status(), Some(200));
     let _ = h.reason();
 }
+
+/// Chunk extensions follow their grammar (RFC 9112 §7.1.1) and trailers may not reframe the
+/// message (RFC 9110 §6.5.1): a hop that reads a quote, a `;` or a trailer `Content-Length`
+/// differently would frame the stream differently (found by a hostile-client probe).
+#[test]
+fn bad_chunk_extensions_and_reframing_trailers_are_errors() {
+    use FramingError::*;
+    let chunked = |rest: &str| {
+        format!("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{rest}")
+            .into_bytes()
+    };
+    let many: String = (0..101).map(|i| format!("T{i}: v\r\n")).collect();
+    let cases: Vec<(Vec<u8>, FramingError)> = vec![
+        (chunked("3;\"\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("3;a=\"x\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("3;\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("3;a=\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("3;a b\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("3;a=\"q\"x\r\nabc\r\n0\r\n\r\n"), InvalidChunkSize),
+        (chunked("0\r\nContent-Length: 5\r\n\r\n"), InvalidTrailer),
+        (
+            chunked("0\r\ntransfer-encoding: chunked\r\n\r\n"),
+            InvalidTrailer,
+        ),
+        (chunked("0\r\nHOST: evil.example\r\n\r\n"), InvalidTrailer),
+        (chunked("0\r\nno colon here\r\n\r\n"), InvalidTrailer),
+        (chunked("0\r\n: empty name\r\n\r\n"), InvalidTrailer),
+        (chunked(&format!("0\r\n{many}\r\n")), InvalidTrailer),
+    ];
+    for (input, expected) in &cases {
+        for split in [1, 7, input.len()] {
+            assert_eq!(
+                run(Role::Request, input, &[split, 100], &[]).last(),
+                Some(&Ev::Error(expected.clone())),
+                "{} split {split}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+    // What the grammar allows still frames: BWS, tokens, quoted strings with escapes, 100
+    // trailer fields, a field whose name only starts like a framing one.
+    let fine: String = (0..100).map(|i| format!("T{i}: v\r\n")).collect();
+    for ok in [
+        chunked("3 ; a ; b = c ; d=\"q \\\" ;\"\r\nabc\r\n0\r\n\r\n"),
+        chunked(&format!("0\r\n{fine}\r\n")),
+        chunked("0\r\nContent-Length-Sig: 1\r\nHosts: 2\r\n\r\n"),
+    ] {
+        let events = whole(Role::Request, &ok);
+        assert!(
+            !events.iter().any(|e| matches!(e, Ev::Error(_))),
+            "{}: {events:?}",
+            String::from_utf8_lossy(&ok)
+        );
+    }
+}

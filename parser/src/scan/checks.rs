@@ -85,9 +85,11 @@ pub(crate) fn aws_access_key_id(ctx: &MatchContext<'_>) -> bool {
     standalone(ctx) && !is_placeholder(&ctx.matched[4..])
 }
 
-/// `/id_rsa` and friends (the match starts at the path separator), not the public half.
+/// `/id_rsa` and friends (the match starts at the path separator), not the public half and
+/// not a document about keys (`docs/ssh/id_rsa-explained.md`).
 pub(crate) fn ssh_key_path(ctx: &MatchContext<'_>) -> bool {
-    !ctx.matched.ends_with(b".pub") && !is_name_char(ctx.next())
+    const DOCUMENTS: &[&[u8]] = &[b".pub", b".md", b".txt", b".html", b".rst", b".adoc"];
+    !DOCUMENTS.iter().any(|ext| ctx.matched.ends_with(ext)) && !is_name_char(ctx.next())
 }
 
 /// A path that is not the tail of a longer name on either side (a match that starts with a
@@ -99,7 +101,8 @@ pub(crate) fn path_boundary(ctx: &MatchContext<'_>) -> bool {
 /// `sensitive_unix_path`: a path on its own. `/etc/passwd` holds no secret on a shadowed
 /// system and is every path API's documentation example (`Path::new("/etc/passwd")`); it is a
 /// finding where it is being read or fetched: after `../` (traversal), as a parameter value
-/// (`file=/etc/passwd`), or as the argument of a command that reads or sends files.
+/// (`file=/etc/passwd`, a tool call's `"path": "/etc/passwd"`), or as the argument of a
+/// command that reads or sends files.
 pub(crate) fn sensitive_unix_path(ctx: &MatchContext<'_>) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     if !path_boundary(ctx) {
@@ -109,7 +112,7 @@ pub(crate) fn sensitive_unix_path(ctx: &MatchContext<'_>) -> bool {
         return true;
     }
     let re = lookbehind(
-        r#"(?-u)(?:\.\.|=|(?:^|[\s;&|(`"'])(?:sudo[ \t]+)?(?:cat|less|more|head|tail|cp|scp|rsync|curl|wget|nc|base64|xxd|strings|type|Get-Content|gc|vi|vim|nano|open|read|tar|zip)(?:[ \t]+-\S+)*[ \t]+)$"#,
+        r#"(?-u)(?:\.\.|=|["']?(?i:path|file|filename|file_?path)["']?[ \t]*:[ \t]*["']|(?:^|[\s;&|(`"'])(?:sudo[ \t]+)?(?:cat|less|more|head|tail|cp|scp|rsync|curl|wget|nc|base64|xxd|strings|type|Get-Content|gc|vi|vim|nano|open|read|tar|zip)(?:[ \t]+-\S+)*[ \t]+)$"#,
         &RE,
     );
     re.is_match(ctx.before)
@@ -175,12 +178,13 @@ fn lookbehind(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static
     })
 }
 
-/// `curl …` inside `<(…)`, `$(…)` or backticks whose output an interpreter runs:
-/// `bash <(curl …)`, `sh -c "$(curl …)"`, `eval "$(wget …)"`, `` eval `curl …` ``.
+/// `curl …` inside `<(…)`, `$(…)` or backticks whose output a shell or interpreter runs:
+/// `bash <(curl …)`, `sh -c "$(curl …)"`, `eval "$(wget …)"`, `` eval `curl …` ``,
+/// `python3 <(curl …)`, `python3 -c "$(curl …)"`.
 fn runs_substitution(before: &[u8]) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = lookbehind(
-        r#"(?-u)(?:^|[\s;&|("'`])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:ba|z|da|k)?sh(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*c[A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?(?:<\( ?|\$\( ?|`)$"#,
+        r#"(?-u)(?:^|[\s;&|("'`])(?:(?:sudo[ \t]+)?(?:/usr/bin/|/bin/)?(?:(?:ba|z|da|k)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php)(?:[ \t]+-[A-Za-z]+)*?(?:[ \t]+-[A-Za-z]*[ceEr][A-Za-z]*)?|eval|source|\.|exec)[ \t]*["']?(?:<\( ?|\$\( ?|`)$"#,
         &RE,
     );
     re.is_match(before)
@@ -206,8 +210,27 @@ pub(crate) fn pipe_to_shell(ctx: &MatchContext<'_>) -> bool {
         {
             command_start(ctx)
         }
-        _ => command_start(ctx) && piped_ok && interpreter_runs_stdin(ctx.matched, ctx.after),
+        _ => {
+            command_start(ctx)
+                && piped_ok
+                && downloads_something(ctx.matched)
+                && interpreter_runs_stdin(ctx.matched, ctx.after)
+        }
     }
+}
+
+/// A download names what it fetches: `curl | sh` in prose or a table cell (`| curl | bash |`)
+/// has no argument before its pipe, and runs nothing.
+fn downloads_something(matched: &[u8]) -> bool {
+    let word_end = matched
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t'))
+        .unwrap_or(matched.len());
+    let args = &matched[word_end..];
+    let pipe = memchr::memchr(b'|', args).unwrap_or(args.len());
+    args[..pipe]
+        .iter()
+        .any(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n'))
 }
 
 /// Whether the command a download is piped into executes it. A shell always might (`sh`,
@@ -219,6 +242,17 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
         .rsplit(|&b| matches!(b, b'|' | b'/' | b' ' | b'\t'))
         .next()
         .unwrap_or(b"");
+    let end = after
+        .iter()
+        .position(|b| matches!(b, b'\n' | b'\r' | b';' | b'&' | b'|' | b')' | b'`'))
+        .unwrap_or(after.len());
+    let rest = &after[..end];
+    // Quoted inline code runs past the `;` and `)` that end the command's words.
+    let line = &after[..memchr::memchr2(b'\n', b'\r', after).unwrap_or(after.len())];
+    let lower = word.to_ascii_lowercase();
+    if lower.starts_with(b"powershell") || lower.starts_with(b"pwsh") {
+        return powershell_runs_stdin(rest);
+    }
     // Option letters that name code, a module or a script file instead of standard input.
     let code_options: &[u8] = if word.starts_with(b"python") {
         b"cm"
@@ -233,11 +267,7 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
     } else {
         return true;
     };
-    let end = after
-        .iter()
-        .position(|b| matches!(b, b'\n' | b'\r' | b';' | b'&' | b'|' | b')' | b'`'))
-        .unwrap_or(after.len());
-    for token in after[..end].split(|b| matches!(b, b' ' | b'\t')) {
+    for token in rest.split(|b| matches!(b, b' ' | b'\t')) {
         // A quote ends the command's text (`"curl … | python3"}` in JSON): keep what precedes.
         // Markup after the command (`| python3 -</code>`) ends it too.
         let token = token
@@ -252,17 +282,55 @@ fn interpreter_runs_stdin(matched: &[u8], after: &[u8]) -> bool {
             [] | b"-" => continue,
             [b'-', b'-', long @ ..] => {
                 if long.starts_with(b"eval") || long.starts_with(b"print") {
-                    return false;
+                    return code_runs_stdin(line);
                 }
             }
             [b'-', letters @ ..] => {
                 if letters.iter().any(|l| code_options.contains(l)) {
-                    return false;
+                    return code_runs_stdin(line);
                 }
             }
             // Redirections (`2>&1`, `<in`) are not scripts.
             t if t.iter().any(|b| matches!(b, b'<' | b'>')) => continue,
             _ => return false,
+        }
+    }
+    true
+}
+
+/// Inline code that evaluates what it reads from standard input (the piped download):
+/// `python3 -c 'exec(sys.stdin.read())'`, `perl -e 'eval join "", <STDIN>'`,
+/// `ruby -e 'eval STDIN.read'`, `node -e 'eval(require("fs").readFileSync(0, "utf8"))'`.
+fn code_runs_stdin(code: &[u8]) -> bool {
+    let has = |w: &[u8]| memchr::memmem::find(code, w).is_some();
+    (has(b"exec") || has(b"eval"))
+        && (has(b"stdin") || has(b"STDIN") || has(b"readFileSync(0") || has(b"<>"))
+}
+
+/// `| powershell` and `| pwsh` run standard input unless a parameter names a command, a file
+/// or encoded code; `-Command -` and `-File -` read standard input too.
+fn powershell_runs_stdin(rest: &[u8]) -> bool {
+    let mut tokens = rest
+        .split(|b| matches!(b, b' ' | b'\t'))
+        .filter(|t| !t.is_empty());
+    while let Some(token) = tokens.next() {
+        let lower = token.to_ascii_lowercase();
+        let Some(name) = lower
+            .strip_prefix(b"-")
+            .or_else(|| lower.strip_prefix(b"/"))
+        else {
+            // A parameter's value (`-ExecutionPolicy Bypass`), or a script file to run.
+            if lower.ends_with(b".ps1") {
+                return false;
+            }
+            continue;
+        };
+        let names_code = matches!(
+            name,
+            b"c" | b"command" | b"f" | b"file" | b"e" | b"ec" | b"enc" | b"encodedcommand"
+        );
+        if names_code {
+            return tokens.next().is_some_and(|t| t == b"-");
         }
     }
     true
@@ -312,14 +380,28 @@ pub(crate) fn shell_exec_flag(ctx: &MatchContext<'_>) -> bool {
 }
 
 pub(crate) fn reverse_shell(ctx: &MatchContext<'_>) -> bool {
-    ctx.matched.starts_with(b"/") || !is_word(ctx.prev())
+    static RE: OnceLock<Regex> = OnceLock::new();
+    if !ctx.matched.starts_with(b"/") && is_word(ctx.prev()) {
+        return false;
+    }
+    if !matches!(ctx.matched, b"TCPSocket.new" | b"TCPSocket.open") {
+        return true;
+    }
+    // Ruby spawning a shell whose standard streams are the socket opened in its own arguments:
+    // `spawn("sh", [:in, :out, :err] => TCPSocket.new(host, port))`.
+    let line_start = memchr::memrchr(b'\n', ctx.before).map_or(0, |i| i + 1);
+    let re = lookbehind(
+        r#"(?-u)(?:spawn|exec|system|popen)[ \t]{0,4}\(?[ \t]{0,4}["'](?:/bin/)?(?:ba|z|da)?sh["'][^\n]{0,200}?(?::in|:out|:err|STDIN|STDOUT|\$stdin|\$stdout|[0-2])[^\n]{0,80}=>[ \t]{0,4}$"#,
+        &RE,
+    );
+    re.is_match(&ctx.before[line_start..])
 }
 
 /// Targets whose recursive removal destroys a system or a home directory.
 fn dangerous_rm_target(target: &[u8]) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = lookbehind(
-        r"(?-u)^(?:/+\.{0,2}|(?:~|\$HOME|\$\{HOME\})/?\.?|/(?:bin|boot|dev|etc|home|lib|lib32|lib64|libx32|media|mnt|opt|proc|root|run|sbin|srv|sys|usr|var|Users|System|Library|Applications|private)/?)\*?$",
+        r"(?-u)^(?:/+\.{0,2}|(?:~|\$HOME|\$\{HOME(?::?[-?=+][^}/]{0,40})?\})/?\.?|/(?:bin|boot|dev|etc|home|lib|lib32|lib64|libx32|media|mnt|opt|proc|root|run|sbin|srv|sys|usr|var|Users|System|Library|Applications|private)/?)\*?$",
         &RE,
     );
     re.is_match(target)
@@ -380,21 +462,25 @@ fn unquote(word: &[u8]) -> &[u8] {
 }
 
 /// `authorized_keys` as the destination of a write: `>> path`, `> path`, `tee [-a] path`,
-/// `cp|mv|install SRC path`. Reading or mentioning the file is not a finding.
+/// `cp|mv|install SRC path`, PowerShell `Add-Content`/`Set-Content`/`Out-File … path`.
+/// Reading or mentioning the file is not a finding.
 pub(crate) fn authorized_keys_write(ctx: &MatchContext<'_>) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    if is_word(ctx.next()) {
+    // `authorized_keys.bak` is another file.
+    let another_file = ctx.next() == Some(b'.') && is_alnum(ctx.after.get(1).copied());
+    if is_word(ctx.next()) || another_file {
         return false;
     }
     let line_start = memchr::memrchr(b'\n', ctx.before).map_or(0, |i| i + 1);
     let line = &ctx.before[line_start..];
-    // Walk back over the directory part of the path (`~/.ssh/`, `"$HOME"/.ssh/`, `/root/.ssh/`).
+    // Walk back over the directory part of the path (`~/.ssh/`, `"$HOME"/.ssh/`, `/root/.ssh/`,
+    // `$env:USERPROFILE\.ssh\`).
     let path_start = line
         .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || b"_.~/${}\"'-@%:".contains(b)))
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b"_.~/\\${}\"'-@%:".contains(b)))
         .map_or(0, |i| i + 1);
     let re = lookbehind(
-        r#"(?-u)(?:>>?|(?:^|[\s;&|("'`])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?tee(?:[ \t]+-[A-Za-z-]+)*|(?:^|[\s;&|("'`])(?:cp|mv|install|ln)(?:[ \t]+-\S+)*[ \t]+[^-\s]\S*)[ \t]*$"#,
+        r#"(?-u)(?:>>?|(?:^|[\s;&|("'`])(?:sudo[ \t]+(?:-\S+[ \t]+)*)?tee(?:[ \t]+-[A-Za-z-]+)*|(?:^|[\s;&|("'`])(?:cp|mv|install|ln)(?:[ \t]+-\S+)*[ \t]+[^-\s]\S*|(?:^|[\s;&|("'`])(?i:add-content|set-content|out-file)[ \t][^\n|;]{0,300}?)[ \t]*$"#,
         &RE,
     );
     re.is_match(&line[..path_start])
