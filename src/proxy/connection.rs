@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use futures_lite::AsyncWriteExt;
 use guardian_parser::finding::Protocol;
 use guardian_parser::inspect::Stats;
-use guardian_parser::session::{self, rewrite, Action, Session, Tally};
+use guardian_parser::session::{self, rewrite, Action, LinkId, Session, Tally};
 
 use super::links::{self, Links, ReadBuf, Timer, Wake};
 use super::{tunnel, upgrade, BoxRead, BoxWrite, Shared};
@@ -63,6 +63,7 @@ pub async fn serve(shared: Arc<Shared>, client: Client) {
         timer: Timer::default(),
         tally: Tally::default(),
         stats: Stats::default(),
+        filled: None,
     };
     let handover = shell.run(session).await;
     let Shell {
@@ -137,6 +138,8 @@ struct Shell {
     /// What of the session's counters was added to the process counters.
     tally: Tally,
     stats: Stats,
+    /// The link read last and how many bytes it gave (its buffer grows after the actions).
+    filled: Option<(LinkId, usize)>,
 }
 
 impl Shell {
@@ -154,6 +157,11 @@ impl Shell {
                         self.record(&mut session);
                         return Some(action);
                     }
+                }
+            }
+            if let Some((id, n)) = self.filled.take() {
+                if let Some(io) = self.links.get_mut(id) {
+                    io.buf.grow_if_full(n);
                 }
             }
             self.record(&mut session);
@@ -186,7 +194,8 @@ impl Shell {
                 Wake::Link(id, Ok(n)) => {
                     if let Some(io) = self.links.get_mut(id) {
                         session.handle_upstream(registry, id, io.buf.filled(n), now);
-                        io.buf.grow_if_full(n);
+                        // Relay actions point into this buffer: it grows once they are done.
+                        self.filled = Some((id, n));
                     }
                 }
                 Wake::Link(id, Err(e)) => session.handle_link_failed(id, &e.to_string()),
@@ -211,6 +220,15 @@ impl Shell {
             }
             Action::WriteClient(bytes) => {
                 if !self.write_client(&bytes).await {
+                    return Next::End;
+                }
+            }
+            Action::RelayUpstream { link, range } => {
+                let Some(io) = self.links.get_mut(link) else {
+                    return Next::End;
+                };
+                let bytes = &io.buf.filled(range.end)[range];
+                if !write_client(&self.shared, &mut self.client.writer, bytes).await {
                     return Next::End;
                 }
             }
@@ -248,14 +266,7 @@ impl Shell {
 
     /// Writes to the client and flushes; `false` when the client is gone.
     async fn write_client(&mut self, bytes: &[u8]) -> bool {
-        let idle = self.shared.config.timeouts.idle;
-        let ok = runtime::timeout(idle, write_flush(&mut self.client.writer, bytes))
-            .await
-            .is_ok();
-        if ok {
-            add(&self.shared.counters.bytes_to_clients, bytes.len() as u64);
-        }
-        ok
+        write_client(&self.shared, &mut self.client.writer, bytes).await
     }
 
     /// Findings to the log, the session's counters to the process counters.
@@ -290,6 +301,18 @@ impl Shell {
             self.stats = stats;
         }
     }
+}
+
+/// Writes to the client and flushes within the idle timeout; `false` when the client is gone.
+async fn write_client(shared: &Shared, writer: &mut BoxWrite, bytes: &[u8]) -> bool {
+    let idle = shared.config.timeouts.idle;
+    let ok = runtime::timeout(idle, write_flush(writer, bytes))
+        .await
+        .is_ok();
+    if ok {
+        add(&shared.counters.bytes_to_clients, bytes.len() as u64);
+    }
+    ok
 }
 
 /// Whether a request is outstanding on any link.
