@@ -9,10 +9,13 @@ reads VmRSS from /proc/PID/status:
     GET through the proxy, reads the whole response, closes), once the daemon's counters over
     HOME/control.sock say no client connection is open;
   - while HELD connections are open at once (each has finished one exchange), then again after
-    they all closed.
+    they all closed;
+  - while TUNNELS blind CONNECT tunnels to the origin are open at once (each has carried one
+    exchange), then again after they all closed.
 Nothing sleeps to synchronise: every wait polls the control socket with a deadline.
 
-Usage: scripts/rss.py [--bursts 20,100] [--total 2000] [--held 2000] [--body 16384] [--rounds 1]
+Usage: scripts/rss.py [--bursts 20,100] [--total 2000] [--held 2000] [--tunnels 0] [--body 16384]
+                      [--rounds 1]
                       [--settle SECONDS: wait this long after the close before reading VmRSS]
   GUARDIAN=path/to/guardian (default: $CARGO_TARGET_DIR/release/guardian, else target/release)
 Prints one line per figure, and `--json` prints them as one JSON object.
@@ -157,12 +160,36 @@ def burst(proxy, oport, body_len, total, concurrency):
         sys.exit(f"burst failed: {errors[0]!r}")
 
 
-def held(proxy, oport, body_len, n):
+def tunnel(proxy, oport, body_len, keep):
+    """A CONNECT tunnel to the origin, one exchange through it; the socket is kept open."""
+    s = socket.create_connection(proxy, timeout=LIMIT)
+    s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (oport, oport))
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("proxy closed the CONNECT")
+        buf += chunk
+    if not buf.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(buf[:80])
+    s.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % oport)
+    got = len(buf.split(b"\r\n\r\n", 1)[1])
+    want = len(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % body_len)
+    want += body_len
+    while got < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise RuntimeError("short tunnel response")
+        got += len(chunk)
+    keep.append(s)
+
+
+def held(proxy, oport, body_len, n, one=None):
     """`n` connections open at once, each after one finished exchange; returns the sockets."""
     keep = []
     for start in range(0, n, 100):
         threads = [
-            threading.Thread(target=exchange, args=(proxy, oport, body_len, keep))
+            threading.Thread(target=one or exchange, args=(proxy, oport, body_len, keep))
             for _ in range(min(100, n - start))
         ]
         for t in threads:
@@ -179,6 +206,7 @@ def main():
     ap.add_argument("--bursts", default="20,100")
     ap.add_argument("--total", type=int, default=2000)
     ap.add_argument("--held", type=int, default=2000)
+    ap.add_argument("--tunnels", type=int, default=0)
     ap.add_argument("--body", type=int, default=16384)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--settle", type=float, default=0.0)
@@ -244,6 +272,13 @@ def main():
                     for s in keep:
                         s.close()
                     figure(f"after {args.held} held{tag}")
+                if args.tunnels:
+                    keep = held(proxy, oport, args.body, args.tunnels, one=tunnel)
+                    wait(home, "the tunnels", lambda c: c["active_connections"] >= args.tunnels)
+                    report(f"{args.tunnels} tunnels open{tag}")
+                    for s in keep:
+                        s.close()
+                    figure(f"after {args.tunnels} tunnels{tag}")
         finally:
             proc.terminate()
             proc.wait(timeout=LIMIT)

@@ -114,12 +114,19 @@ struct World {
 }
 
 impl World {
-    fn drain(&mut self) {
+    /// Carries out the actions; `input` is what the last `handle_upstream` was given (the
+    /// bytes a `RelayUpstream` range points into).
+    fn drain_with(&mut self, input: Option<(LinkId, &[u8])>) {
         while let Some(a) = self.s.poll_action() {
             assert!(!self.over, "an action after the end: {a:?}");
             match a {
                 Action::Connect { link, .. } => self.pending_connects.push_back(link),
                 Action::WriteClient(b) => self.to_client.extend_from_slice(&b),
+                Action::RelayUpstream { link, range } => {
+                    let (from, bytes) = input.expect("a relay with no upstream input");
+                    assert_eq!(from, link, "a relay from another link's input");
+                    self.to_client.extend_from_slice(&bytes[range]);
+                }
                 Action::Respond {
                     status,
                     reason,
@@ -143,6 +150,10 @@ impl World {
                 Action::Close | Action::Tunnel { .. } | Action::Upgrade(_) => self.over = true,
             }
         }
+    }
+
+    fn drain(&mut self) {
+        self.drain_with(None)
     }
 
     fn links(&self) -> Vec<LinkId> {
@@ -188,14 +199,24 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let link = links[arg as usize % links.len()];
                 let bytes: Vec<u8> = if op % 9 == 2 {
-                    RESPONSES[(arg as usize / 8) % RESPONSES.len()].to_vec()
+                    // Two more than the fixed ones: a response with a body large enough to be
+                    // relayed by range, and a large piece of a body that continues.
+                    match (arg as usize / 8) % (RESPONSES.len() + 2) {
+                        i if i < RESPONSES.len() => RESPONSES[i].to_vec(),
+                        i if i == RESPONSES.len() => {
+                            let mut r = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n".to_vec();
+                            r.resize(r.len() + 5000, b'x');
+                            r
+                        }
+                        _ => vec![b'y'; 6000],
+                    }
                 } else {
                     let n = (arg as usize % 16).min(ops.len());
                     ops.by_ref().take(n).collect()
                 };
                 let unasked = w.s.link_state(link) == Some(&LinkState::Idle);
                 w.s.handle_upstream(registry, link, &bytes, w.now);
-                w.drain();
+                w.drain_with(Some((link, &bytes)));
                 if unasked {
                     assert_eq!(
                         w.to_client.len(),

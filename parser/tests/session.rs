@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use guardian_parser::scan::{Platform, Registry};
 use guardian_parser::session::{
-    rewrite, Action, Config, ConnectFailure, LinkId, Session, Timeouts, Upgrade,
+    rewrite, Action, Config, ConnectFailure, LinkId, Session, Timeouts, Upgrade, RELAY_MIN,
 };
 
 fn registry() -> &'static Registry {
@@ -36,6 +36,8 @@ struct Pair {
     closed: bool,
     handover: Option<Action>,
     logs: Vec<String>,
+    /// Body pieces relayed by range from the origin's input (not copied).
+    relays: usize,
 }
 
 impl Pair {
@@ -56,10 +58,17 @@ impl Pair {
             closed: false,
             handover: None,
             logs: Vec::new(),
+            relays: 0,
         }
     }
 
     fn drain(&mut self) {
+        self.drain_with(None)
+    }
+
+    /// Carries out the actions; `input` is what the last `handle_upstream` was given (the
+    /// bytes a `RelayUpstream` range points into).
+    fn drain_with(&mut self, input: Option<(LinkId, &[u8])>) {
         while let Some(a) = self.s.poll_action() {
             assert!(
                 !self.closed && self.handover.is_none(),
@@ -68,6 +77,12 @@ impl Pair {
             match a {
                 Action::Connect { link, host, port } => self.connects.push((link, host, port)),
                 Action::WriteClient(b) => self.client.extend_from_slice(&b),
+                Action::RelayUpstream { link, range } => {
+                    let (from, bytes) = input.expect("a relay with no upstream input");
+                    assert_eq!(from, link, "a relay from another link's input");
+                    self.relays += 1;
+                    self.client.extend_from_slice(&bytes[range]);
+                }
                 Action::WriteUpstream { link, bytes } => {
                     assert!(!self.closed_links.contains(&link));
                     self.upstream
@@ -104,7 +119,7 @@ impl Pair {
 
     fn origin_sends(&mut self, link: LinkId, b: &[u8]) {
         self.s.handle_upstream(registry(), link, b, self.now);
-        self.drain();
+        self.drain_with(Some((link, b)));
     }
 
     fn origin_closes(&mut self, link: LinkId) {
@@ -735,4 +750,61 @@ fn shedding_an_idle_session_keeps_its_links_statistics_and_what_it_finds() {
     assert!(found.contains(&(Direction::Inbound, dest)), "{found:?}");
     assert_eq!(p.s.stats().messages, 4);
     assert!(!p.closed);
+}
+
+#[test]
+fn large_body_pieces_are_relayed_by_range_and_arrive_byte_for_byte() {
+    // Content-Length and chunked bodies, with heads and bodies split at many points: large
+    // pieces go out by range into the origin's input (no copy), small ones are copied, and
+    // what the client gets is exactly what the origin sent.
+    let body: Vec<u8> = (0..3 * RELAY_MIN + 17).map(|i| (i % 251) as u8).collect();
+    let mut sized =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    sized.extend_from_slice(&body);
+    let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in body.chunks(RELAY_MIN + 5) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    for response in [&sized, &chunked] {
+        for split in [1, 40, 70, RELAY_MIN, RELAY_MIN + 100, 2 * RELAY_MIN + 3] {
+            let mut p = Pair::new();
+            p.client_sends(get("a", "/big").as_bytes());
+            let link = p.connect_last();
+            let mut at = 0;
+            while at < response.len() {
+                let end = (at + split).min(response.len());
+                p.origin_sends(link, &response[at..end]);
+                at = end;
+            }
+            assert_eq!(&p.client, response, "split {split}");
+            // A piece that holds a whole chunk's data (or a whole Content-Length read) of at
+            // least RELAY_MIN goes by range.
+            assert!(
+                split < 2 * RELAY_MIN || p.relays > 0,
+                "split {split}: nothing relayed by range"
+            );
+            assert_eq!(p.s.tally().responses, 1);
+            assert!(!p.closed);
+        }
+    }
+}
+
+#[test]
+fn a_small_response_goes_to_the_client_in_one_write_with_its_head() {
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let link = p.connect_last();
+    let body = vec![b'z'; RELAY_MIN - 1];
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    response.extend_from_slice(&body);
+    p.s.handle_upstream(registry(), link, &response, p.now);
+    let Some(Action::WriteClient(bytes)) = p.s.poll_action() else {
+        panic!("one write")
+    };
+    assert_eq!(bytes, response);
+    assert_eq!(p.s.poll_action(), None);
 }

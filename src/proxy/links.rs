@@ -16,7 +16,7 @@ use super::{upstream, BoxRead, BoxWrite, Shared};
 use crate::counters::add;
 use crate::runtime::{self, TcpStream};
 
-/// Bytes read per read by a blind tunnel.
+/// The largest read buffer of a blind tunnel direction (reached while data streams).
 pub const READ_BUF: usize = 64 * 1024;
 /// The largest read buffer of a connection, reached while a large body streams (fewer reads
 /// and wake-ups per byte; given back when the connection goes idle).
@@ -49,6 +49,24 @@ impl ReadBuf {
     pub fn grow_if_full(&mut self, n: usize) {
         if n == self.0.len() && n < STREAM_BUF {
             self.0 = vec![0; (n * 4).min(STREAM_BUF)];
+        }
+    }
+
+    /// Sizes the buffer to what is in flight, after a read of `n` bytes, for a relay that
+    /// cannot tell when it goes idle (a blind tunnel: its next read may wait for minutes): a
+    /// full read grows it four-fold up to `max`; a read that used at most a sixteenth of it
+    /// shrinks it to the smallest size of the ladder (`IDLE_BUF` × 4ᵏ) that would have held
+    /// that read, so a tunnel that went quiet after a burst waits with a small buffer.
+    pub fn fit(&mut self, n: usize, max: usize) {
+        let len = self.0.len();
+        if n == len && len < max {
+            self.0 = vec![0; (len * 4).min(max)];
+        } else if len > IDLE_BUF && n <= len / 16 {
+            let mut size = IDLE_BUF;
+            while size < n {
+                size *= 4;
+            }
+            self.0 = vec![0; size];
         }
     }
 
@@ -260,5 +278,34 @@ mod tests {
         assert_eq!(size, STREAM_BUF, "up to the largest");
         buf.shrink();
         assert_eq!(buf.space().len(), IDLE_BUF);
+    }
+
+    #[test]
+    fn a_tunnel_buffer_follows_what_is_in_flight() {
+        let mut buf = ReadBuf::new();
+        let mut sizes = Vec::new();
+        // A burst of full reads, then a read of 3 KiB, then of 40 bytes (the tunnel went
+        // quiet), then a full read again.
+        for _ in 0..4 {
+            let full = buf.space().len();
+            buf.fit(full, READ_BUF);
+            sizes.push(buf.space().len());
+        }
+        buf.fit(3 * 1024, READ_BUF);
+        sizes.push(buf.space().len());
+        buf.fit(40, READ_BUF);
+        sizes.push(buf.space().len());
+        buf.fit(IDLE_BUF, READ_BUF);
+        sizes.push(buf.space().len());
+        let k = 1024;
+        assert_eq!(sizes, [4 * k, 16 * k, 64 * k, 64 * k, 4 * k, k, 4 * k]);
+        // A read of more than a sixteenth keeps the size (no reallocation per read while data
+        // flows in pieces).
+        let mut buf = ReadBuf::new();
+        buf.fit(IDLE_BUF, READ_BUF);
+        buf.fit(4 * k, READ_BUF);
+        buf.fit(16 * k, READ_BUF);
+        buf.fit(5 * k, READ_BUF);
+        assert_eq!(buf.space().len(), 64 * k);
     }
 }

@@ -9,7 +9,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use guardian_parser::session::rewrite;
 
 use super::connection::write_flush;
-use super::links::READ_BUF;
+use super::links::{ReadBuf, READ_BUF};
 use super::upstream;
 use super::{BoxRead, BoxWrite, Shared};
 use crate::counters::add;
@@ -66,19 +66,22 @@ where
     W: futures_lite::AsyncWrite + Unpin + ?Sized,
 {
     let idle = shared.config.timeouts.idle;
-    let mut buf = vec![0u8; READ_BUF];
+    // 1 KiB while the tunnel is quiet, up to READ_BUF while data streams (`ReadBuf::fit`): a
+    // held-open tunnel no longer keeps 64 KiB per direction.
+    let mut buf = ReadBuf::new();
     loop {
-        let n = match runtime::timeout(idle, from.read(&mut buf)).await {
+        let n = match runtime::timeout(idle, from.read(buf.space())).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if runtime::timeout(idle, write_flush(to, &buf[..n]))
+        if runtime::timeout(idle, write_flush(to, buf.filled(n)))
             .await
             .is_err()
         {
             break;
         }
         add(&shared.counters.tunnel_bytes, n as u64);
+        buf.fit(n, READ_BUF);
     }
     let _ = to.close().await;
 }

@@ -146,7 +146,7 @@ impl Session {
             at += step.consumed;
             self.collect(Some(i));
             if matches!(step.section, Section::Body | Section::Tunnel) && !consumed.is_empty() {
-                self.write_client(&bytes[consumed]);
+                self.relay_client(link, bytes, consumed);
             }
             match step.event {
                 None => break,

@@ -37,6 +37,7 @@ pub mod route;
 mod shed;
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::framing::{Head, RequestKind};
@@ -49,6 +50,11 @@ pub use shed::SHED_AFTER_BODY_BYTES;
 
 /// Idle upstream links kept per client connection, for origins it returns to.
 pub const MAX_PARKED: usize = 4;
+
+/// Body pieces from a link at least this long are relayed from the shell's read buffer
+/// ([`Action::RelayUpstream`]); shorter ones are copied into [`Action::WriteClient`] so that a
+/// small response goes out with its head in one write.
+pub const RELAY_MIN: usize = 4 * 1024;
 
 /// Timeouts the session enforces (the connect timeout is the shell's: it owns the socket).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +125,16 @@ pub enum Action {
     },
     /// Write these bytes to the client and flush them.
     WriteClient(Vec<u8>),
+    /// Write bytes `range` of the input last given to [`Session::handle_upstream`] for `link`
+    /// to the client and flush them: a body piece of at least [`RELAY_MIN`] bytes relayed from
+    /// the shell's read buffer without a copy. The range is valid while the shell drains the
+    /// actions of that call (it reads nothing more into that buffer until then).
+    RelayUpstream {
+        /// The link whose input holds the bytes.
+        link: LinkId,
+        /// Where they are in that input.
+        range: Range<usize>,
+    },
     /// Write these bytes to the link and flush them.
     WriteUpstream {
         /// The link.
@@ -432,6 +448,17 @@ impl Session {
             out.extend_from_slice(bytes);
         } else {
             self.actions.push_back(Action::WriteClient(bytes.to_vec()));
+        }
+    }
+
+    /// Relays body bytes `range` of `input` (from `link`) to the client: large pieces by
+    /// range, small ones copied (merged with what precedes them).
+    fn relay_client(&mut self, link: LinkId, input: &[u8], range: Range<usize>) {
+        if range.len() >= RELAY_MIN {
+            self.actions
+                .push_back(Action::RelayUpstream { link, range });
+        } else {
+            self.write_client(&input[range]);
         }
     }
 
