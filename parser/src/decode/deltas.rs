@@ -58,6 +58,13 @@ impl StreamKey {
         b: 0,
     };
 
+    /// The generic stream (every string value; data that is not JSON).
+    pub const GENERIC: StreamKey = StreamKey {
+        kind: StreamKind::Generic,
+        a: 0,
+        b: 0,
+    };
+
     fn new(kind: StreamKind, a: u64, b: u64) -> Self {
         StreamKey { kind, a, b }
     }
@@ -93,6 +100,12 @@ impl DeltaParser {
     /// A parser with no template yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Events whose data is [`is_plain_text`] were passed by: what [`Self::for_each_delta`]
+    /// would have made of them is their text on [`StreamKey::GENERIC`], and no template.
+    pub fn plain_text_seen(&mut self) {
+        self.delta = None;
     }
 
     /// Calls `out(stream, text)` for each text delta in one event's data, as
@@ -139,6 +152,18 @@ impl DeltaParser {
         self.template.clear();
         self.template.extend_from_slice(data);
         self.delta = Some((start, end, key));
+    }
+}
+
+/// Whether [`for_each_delta`] takes this data as text as it is, one delta of the generic
+/// stream: not empty, ASCII, not `[DONE]`, and not starting like JSON (`{`, `[`, `"`) or with
+/// white space. Such data cannot continue a [`DeltaParser`] template (every template starts
+/// like JSON), so runs of it may be joined and fed at once.
+pub fn is_plain_text(data: &[u8]) -> bool {
+    match data.first() {
+        None => false,
+        Some(b) if b.is_ascii_whitespace() || matches!(b, b'{' | b'[' | b'"') => false,
+        Some(_) => data.is_ascii() && data != b"[DONE]",
     }
 }
 
