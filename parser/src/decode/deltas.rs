@@ -171,6 +171,18 @@ impl DeltaParser {
     /// The delta's text when `data` is the template with other values in its holes.
     fn fill<'d>(&self, data: &'d [u8], delta: usize) -> Option<&'d str> {
         let t = &self.template;
+        let d = self.holes[delta];
+        // Most often only the delta differs: the same bytes before and after it.
+        let suffix = &t[d.end..];
+        if data.len() >= d.start + suffix.len()
+            && data[..d.start] == t[..d.start]
+            && data.ends_with(suffix)
+        {
+            let text = string_body(&data[d.start..data.len() - suffix.len()]);
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                return Some(text);
+            }
+        }
         let (mut at, mut from) = (0, 0);
         let mut text = None;
         for (i, hole) in self.holes.iter().enumerate() {
@@ -186,11 +198,10 @@ impl DeltaParser {
                     .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))?;
                 is_small_integer(&rest[..n]).then_some(n)?
             } else {
-                let n = memchr::memchr(b'"', rest)?;
-                if rest[..n].iter().any(|&b| b == b'\\' || b < 0x20) {
-                    return None;
-                }
-                let body = std::str::from_utf8(&rest[..n]).ok()?;
+                let n = rest
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+                let body = string_body(&rest[..n])?;
                 if i == delta {
                     text = Some(body);
                 }
@@ -202,6 +213,15 @@ impl DeltaParser {
         (data.get(at..)? == &t[from..]).then_some(())?;
         text.filter(|t| !t.is_empty())
     }
+}
+
+/// `s` as the body of a JSON string without escapes: no `"`, backslash or control character,
+/// and UTF-8.
+fn string_body(s: &[u8]) -> Option<&str> {
+    if s.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()
 }
 
 /// The holes of a template (valid JSON, as it parsed): value strings without escapes other

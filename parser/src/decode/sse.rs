@@ -142,6 +142,13 @@ impl SseParser {
         let mut at = 0;
         while let Some(value) = input[at..].strip_prefix(b"data:") {
             let value = value.strip_prefix(b" ").unwrap_or(value);
+            if !value
+                .first()
+                .is_some_and(|&b| b > b' ' && !matches!(b, b'{' | b'[' | b'"'))
+            {
+                // Empty, or JSON (most events): not plain, and not worth a look further.
+                break;
+            }
             let skip = input.len() - at - value.len();
             let Some(n) = value
                 .iter()
