@@ -58,6 +58,13 @@ impl StreamKey {
         b: 0,
     };
 
+    /// The generic stream (every string value; data that is not JSON).
+    pub const GENERIC: StreamKey = StreamKey {
+        kind: StreamKind::Generic,
+        a: 0,
+        b: 0,
+    };
+
     fn new(kind: StreamKind, a: u64, b: u64) -> Self {
         StreamKey { kind, a, b }
     }
@@ -68,26 +75,45 @@ impl StreamKey {
     }
 }
 
-/// [`for_each_delta`] for the events of one stream, which skips parsing an event that repeats
+/// [`for_each_delta`] for the events of one stream, which skips parsing an event shaped like
 /// the previous one around its single text delta.
 ///
 /// Streamed replies send one event per few characters, and the events of a stream differ only
-/// in that text (`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta",
-/// "text":"…"}}`). When an event gave exactly one delta, read verbatim from a JSON string
-/// without escapes, that event is kept as a template. A next event with the same bytes before
-/// and after that string, and between them only characters a JSON string holds unescaped (no
-/// `"`, no backslash, no control character; valid UTF-8), is the same JSON document with
-/// another value for that one string: its tokens are the template's, so it parses, and it
-/// gives the same delta with the new text, since no provider rule looks at the value of a
-/// delta's text (the one string whose value decides the shape, the top-level `type`, is never
-/// a template's delta). Anything else is parsed in full.
+/// in that text and in values nobody reads: an `event_id` (OpenAI Realtime), a
+/// `sequence_number` (OpenAI Responses), a timestamp. When an event gave exactly one delta,
+/// read verbatim from a JSON string without escapes, that event is kept as a template whose
+/// *holes* are its value strings without escapes and its integers, except the top-level `type`
+/// (the one string whose value decides the shape) and the numbers of the keys the shapes read
+/// (`index`, `output_index`, `content_index`). A next event with the template's bytes outside
+/// the holes, and in each hole a valid JSON string body (no `"`, no backslash, no control
+/// character, UTF-8) or integer of at most 18 digits, is the same JSON document with other values there: it
+/// parses, its keys and structure are the template's, and it gives the same delta with the
+/// text of the delta's hole, since no provider rule looks at the other values (a delta's text
+/// included). Anything else is parsed in full. No allocation per event once the template's
+/// buffers have grown.
 #[derive(Debug, Default)]
 pub struct DeltaParser {
     /// The last event, when it is a template.
     template: Vec<u8>,
-    /// Where its delta's text lies in it, and its stream; `None`: no template.
-    delta: Option<(usize, usize, StreamKey)>,
+    /// Its holes, in order.
+    holes: Vec<Hole>,
+    /// Which hole is the delta's text, and its stream; `None`: no template.
+    delta: Option<(usize, StreamKey)>,
 }
+
+/// A value of a template that may differ in the next event.
+#[derive(Clone, Copy, Debug)]
+struct Hole {
+    start: usize,
+    end: usize,
+    number: bool,
+}
+
+/// Most holes of a template (values after them are kept as they are).
+const MAX_HOLES: usize = 32;
+
+/// Number keys the provider shapes read: never holes.
+const READ_NUMBERS: [&[u8]; 3] = [b"index", b"output_index", b"content_index"];
 
 impl DeltaParser {
     /// A parser with no template yet.
@@ -95,24 +121,19 @@ impl DeltaParser {
         Self::default()
     }
 
+    /// Events whose data is [`is_plain_text`] were passed by: what [`Self::for_each_delta`]
+    /// would have made of them is their text on [`StreamKey::GENERIC`], and no template.
+    pub fn plain_text_seen(&mut self) {
+        self.delta = None;
+    }
+
     /// Calls `out(stream, text)` for each text delta in one event's data, as
     /// [`for_each_delta`] does.
     pub fn for_each_delta(&mut self, data: &[u8], out: &mut dyn FnMut(StreamKey, &str)) {
-        if let Some((start, end, key)) = self.delta {
-            let suffix = &self.template[end..];
-            if data.len() >= start + suffix.len()
-                && data[..start] == self.template[..start]
-                && data.ends_with(suffix)
-            {
-                let text = &data[start..data.len() - suffix.len()];
-                if !text.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
-                    if let Ok(text) = std::str::from_utf8(text) {
-                        if !text.is_empty() {
-                            out(key, text);
-                            return;
-                        }
-                    }
-                }
+        if let Some((hole, key)) = self.delta {
+            if let Some(text) = self.fill(data, hole) {
+                out(key, text);
+                return;
             }
         }
         self.delta = None;
@@ -136,9 +157,155 @@ impl DeltaParser {
         if len == 0 || !quoted || top_type == Some(at) {
             return;
         }
+        let top_type = top_type.and_then(|t| t.checked_sub(data.as_ptr() as usize));
         self.template.clear();
         self.template.extend_from_slice(data);
-        self.delta = Some((start, end, key));
+        holes_of(&self.template, top_type, &mut self.holes);
+        self.delta = self
+            .holes
+            .iter()
+            .position(|h| h.start == start && h.end == end && !h.number)
+            .map(|i| (i, key));
+    }
+
+    /// The delta's text when `data` is the template with other values in its holes.
+    fn fill<'d>(&self, data: &'d [u8], delta: usize) -> Option<&'d str> {
+        let t = &self.template;
+        let d = self.holes[delta];
+        // Most often only the delta differs: the same bytes before and after it.
+        let suffix = &t[d.end..];
+        if data.len() >= d.start + suffix.len()
+            && data[..d.start] == t[..d.start]
+            && data.ends_with(suffix)
+        {
+            let text = string_body(&data[d.start..data.len() - suffix.len()]);
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                return Some(text);
+            }
+        }
+        let (mut at, mut from) = (0, 0);
+        let mut text = None;
+        for (i, hole) in self.holes.iter().enumerate() {
+            let fixed = &t[from..hole.start];
+            if data.get(at..at + fixed.len())? != fixed {
+                return None;
+            }
+            at += fixed.len();
+            let rest = &data[at..];
+            let n = if hole.number {
+                let n = rest
+                    .iter()
+                    .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))?;
+                is_small_integer(&rest[..n]).then_some(n)?
+            } else {
+                let n = rest
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+                let body = string_body(&rest[..n])?;
+                if i == delta {
+                    text = Some(body);
+                }
+                n
+            };
+            at += n;
+            from = hole.end;
+        }
+        (data.get(at..)? == &t[from..]).then_some(())?;
+        text.filter(|t| !t.is_empty())
+    }
+}
+
+/// `s` as the body of a JSON string without escapes: no `"`, backslash or control character,
+/// and UTF-8.
+fn string_body(s: &[u8]) -> Option<&str> {
+    if s.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()
+}
+
+/// The holes of a template (valid JSON, as it parsed): value strings without escapes other
+/// than the one at `top_type`, and small integers not under a key the shapes read.
+fn holes_of(t: &[u8], top_type: Option<usize>, holes: &mut Vec<Hole>) {
+    holes.clear();
+    let mut key: Option<&[u8]> = None;
+    let mut i = 0;
+    while i < t.len() && holes.len() < MAX_HOLES {
+        match t[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                while let Some(&b) = t.get(j) {
+                    match b {
+                        b'\\' => {
+                            escaped = true;
+                            j += 2;
+                        }
+                        b'"' => break,
+                        _ => j += 1,
+                    }
+                }
+                let end = j.min(t.len());
+                let next = t[(end + 1).min(t.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace());
+                if next == Some(&b':') {
+                    key = Some(&t[start..end]);
+                } else {
+                    if !escaped && top_type != Some(start) {
+                        holes.push(Hole {
+                            start,
+                            end,
+                            number: false,
+                        });
+                    }
+                    key = None;
+                }
+                i = end + 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while t
+                    .get(i)
+                    .is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    i += 1;
+                }
+                let read = key.is_some_and(|k| READ_NUMBERS.contains(&k));
+                if !read && is_small_integer(&t[start..i]) {
+                    holes.push(Hole {
+                        start,
+                        end: i,
+                        number: true,
+                    });
+                }
+                key = None;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// A JSON integer of at most 18 digits (`-?(0|[1-9][0-9]*)`): one that serde_json parses
+/// whatever its value (longer or fractional numbers could overflow, which fails the parse).
+fn is_small_integer(s: &[u8]) -> bool {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    !digits.is_empty()
+        && digits.len() <= 18
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1)
+}
+
+/// Whether [`for_each_delta`] takes this data as text as it is, one delta of the generic
+/// stream: not empty, ASCII, not `[DONE]`, and not starting like JSON (`{`, `[`, `"`) or with
+/// white space. Such data cannot continue a [`DeltaParser`] template (every template starts
+/// like JSON), so runs of it may be joined and fed at once.
+pub fn is_plain_text(data: &[u8]) -> bool {
+    match data.first() {
+        None => false,
+        Some(b) if b.is_ascii_whitespace() || matches!(b, b'{' | b'[' | b'"') => false,
+        Some(_) => data.is_ascii() && data != b"[DONE]",
     }
 }
 
@@ -510,6 +677,11 @@ mod tests {
         r#""T""#,
         "T",
         r#"{"a":"T","a":"T"}"#,
+        r#"{"type":"response.output_text.delta","event_id":"T","item_id":"i","output_index":0,"content_index":0,"delta":"T"}"#,
+        r#"{"type":"response.output_text.delta","sequence_number":1T,"output_index":0,"delta":"T"}"#,
+        r#"{"id":"T","created":T,"choices":[{"index":1T,"delta":{"content":"x"}}]}"#,
+        r#"{"type":"content_block_delta","index":T,"delta":{"type":"T","text":"T"}}"#,
+        r#"{"type":"response.T.delta","output_index":T2,"n":[T,-T],"delta":"T"}"#,
     ];
 
     #[test]
@@ -532,6 +704,13 @@ mod tests {
             "\"",
             "x\u{1}",
             "\\",
+            "7",
+            "12",
+            "0",
+            "01",
+            "-3",
+            "1e999",
+            "123456789012345678901234567890",
         ];
         for shape in SHAPES {
             let events: Vec<String> = texts.iter().map(|t| shape.replace('T', t)).collect();
@@ -539,11 +718,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn templates_take_events_with_other_ids_and_sequence_numbers() {
+        let event = |id: &str, seq: u32, index: u32, text: &str| {
+            format!(
+                r#"{{"type":"response.output_text.delta","event_id":"{id}","sequence_number":{seq},"output_index":{index},"content_index":0,"delta":"{text}"}}"#
+            )
+        };
+        let mut parser = DeltaParser::new();
+        parser.for_each_delta(event("event_a", 1, 0, "rm").as_bytes(), &mut |_, _| {});
+        let (hole, _) = parser.delta.expect("a template");
+        let next = event("event_Bcd9", 22, 0, " -rf");
+        assert_eq!(parser.fill(next.as_bytes(), hole), Some(" -rf"));
+        // The numbers the shapes read, and the structure, are not holes.
+        assert_eq!(parser.fill(event("e", 2, 1, "x").as_bytes(), hole), None);
+        assert_eq!(parser.fill(event("e\\n", 2, 0, "x").as_bytes(), hole), None);
+        assert_eq!(parser.fill(event("e", 2, 0, "").as_bytes(), hole), None);
+        let long = event("e", 2, 0, "x").replace(":2,", ":1234567890123456789,");
+        assert_eq!(parser.fill(long.as_bytes(), hole), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_sequence_of_events_gives_what_full_parses_give(
             events in proptest::collection::vec(
-                (0..SHAPES.len(), "[a-c \"\\\\\\n\u{1}\u{e9}.{}:,\\[\\]]{0,5}"),
+                (0..SHAPES.len(), "[a-c0-9e \"\\\\\\n\u{1}\u{e9}.{}:,\\[\\]-]{0,5}"),
                 1..12,
             ),
         ) {

@@ -13,6 +13,8 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// Most bytes of an `event:` name that are kept.
 const MAX_EVENT_NAME: usize = 64;
 
+use super::deltas::is_plain_text;
+
 /// Streaming SSE parser; hands each dispatched event (type, data) to a callback.
 #[derive(Debug, Default)]
 pub struct SseParser {
@@ -28,6 +30,10 @@ pub struct SseParser {
     has_data: bool,
     event: Vec<u8>,
     oversized: u64,
+    /// Whether runs of plain events are handed on joined ([`SseParser::with_plain_runs`]).
+    runs: bool,
+    /// The plain events' data collected so far (at most [`RUN_BYTES`] and a value).
+    run: Vec<u8>,
 }
 
 /// What the parser hands on: `(event type, data)`. An event larger than [`MAX_EVENT_BYTES`]
@@ -40,10 +46,32 @@ pub type OnEvent<'a> = dyn FnMut(&[u8], &[u8]) + 'a;
 /// The type of a line that is not event data: no event type can hold a line end.
 pub const NOT_DATA: &[u8] = b"\n";
 
+/// The type of a run of plain events' data, joined ([`SseParser::with_plain_runs`]).
+pub const PLAIN_RUN: &[u8] = b"\n\n";
+
+/// Plain events' data collected before it is handed on as one [`PLAIN_RUN`].
+const RUN_BYTES: usize = 4096;
+
+/// Longest value of a plain event: tiny events are what the runs are for.
+const PLAIN_MAX: usize = 64;
+
 impl SseParser {
     /// A parser at the start of a stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser that hands on consecutive plain events — each one `data:` line and its blank
+    /// line, whole in the input, whose value is at most 64 bytes of printable ASCII that
+    /// [`is_plain_text`] takes as text as it is — as one [`PLAIN_RUN`] of their values joined
+    /// with nothing between them (up to 4 KiB), rather than one call per event. Every other
+    /// line or event is handed on after the run before it, so the order is kept; a run never
+    /// spans two [`Self::push`] calls.
+    pub fn with_plain_runs() -> Self {
+        SseParser {
+            runs: true,
+            ..Self::default()
+        }
     }
 
     /// Events larger than [`MAX_EVENT_BYTES`], handed on in pieces.
@@ -62,6 +90,14 @@ impl SseParser {
         }
         while let Some(end) = line_end(input) {
             let whole = self.line.is_empty() && !self.long_data && !self.skip_line;
+            if whole && !self.has_data && self.runs {
+                let used = self.plain_events(input, on_event);
+                if used > 0 {
+                    input = &input[used..];
+                    continue;
+                }
+            }
+            self.end_run(on_event);
             if whole && !self.has_data {
                 if let Some(used) = self.whole_event(input, end, on_event) {
                     input = &input[used..];
@@ -96,7 +132,60 @@ impl SseParser {
                 }
             }
         }
+        self.end_run(on_event);
         self.append_line(input, on_event);
+    }
+
+    /// Collects the plain events at the start of `input` into the run; returns the bytes
+    /// used (0: the input starts with anything else).
+    fn plain_events(&mut self, input: &[u8], on_event: &mut OnEvent<'_>) -> usize {
+        let mut at = 0;
+        while let Some(value) = input[at..].strip_prefix(b"data:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            if !value
+                .first()
+                .is_some_and(|&b| b > b' ' && !matches!(b, b'{' | b'[' | b'"'))
+            {
+                // Empty, or JSON (most events): not plain, and not worth a look further.
+                break;
+            }
+            let skip = input.len() - at - value.len();
+            let Some(n) = value
+                .iter()
+                .take(PLAIN_MAX + 1)
+                .position(|b| !(0x20..0x7f).contains(b))
+            else {
+                break;
+            };
+            let (text, tail) = value.split_at(n);
+            let eol = if tail.starts_with(b"\n\n") {
+                2
+            } else if tail.starts_with(b"\r\n\r\n") {
+                4
+            } else {
+                break;
+            };
+            if !is_plain_text(text) {
+                break;
+            }
+            self.run.extend_from_slice(text);
+            at += skip + n + eol;
+            if self.run.len() >= RUN_BYTES {
+                self.end_run(on_event);
+            }
+        }
+        if at > 0 {
+            self.event.clear();
+        }
+        at
+    }
+
+    /// Hands on the run collected so far.
+    fn end_run(&mut self, on_event: &mut OnEvent<'_>) {
+        if !self.run.is_empty() {
+            on_event(PLAIN_RUN, &self.run);
+            self.run.clear();
+        }
     }
 
     /// The stream ended: an event without its blank line is not dispatched (WHATWG), but a
@@ -302,6 +391,48 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(events(&bytes), whole);
+    }
+
+    /// The events of `chunks`, plain text data (runs, or events that are plain text) joined
+    /// under one type `+`, as the reassembly feeds them to the generic stream.
+    fn joined(mut parser: SseParser, chunks: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for c in chunks {
+            parser.push(c, &mut |t, d| {
+                let plain = t == PLAIN_RUN || (t != NOT_DATA && is_plain_text(d));
+                match out.last_mut() {
+                    Some((last, text)) if plain && last == b"+" => text.extend_from_slice(d),
+                    _ if plain => out.push((b"+".to_vec(), d.to_vec())),
+                    _ => out.push((t.to_vec(), d.to_vec())),
+                }
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn plain_runs_join_what_event_by_event_dispatch_gives() {
+        let mut stream =
+            b"data: a\n\ndata:b\r\n\r\nevent: e\ndata: c\n\n: note\ndata: [DONE]\n\n".to_vec();
+        stream.extend_from_slice(b"data: {\"x\":1}\n\ndata:  sp\n\ndata: d\ndata: e\n\n");
+        stream.extend_from_slice("data: é\n\ndata: \"q\"\n\ndata:\n\n".as_bytes());
+        stream.extend_from_slice(&b"data: xy\n\n".repeat(2500));
+        stream.extend_from_slice(format!("data: {}\n\ndata: z\n\r", "v".repeat(70)).as_bytes());
+        let want = joined(SseParser::new(), &[&stream]);
+        let mut runs = 0;
+        SseParser::with_plain_runs().push(&stream, &mut |t, _| runs += usize::from(t == PLAIN_RUN));
+        assert!(runs >= 4, "runs are used and cut at 4 KiB: {runs}");
+        assert_eq!(joined(SseParser::with_plain_runs(), &[&stream]), want);
+        for split in 1..stream.len() {
+            let chunks = [&stream[..split], &stream[split..]];
+            assert_eq!(
+                joined(SseParser::with_plain_runs(), &chunks),
+                want,
+                "{split}"
+            );
+        }
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(joined(SseParser::with_plain_runs(), &bytes), want);
     }
 
     #[test]

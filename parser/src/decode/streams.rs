@@ -29,7 +29,7 @@
 use super::deltas::{DeltaParser, StreamKey};
 use super::encoded::{EncodedView, Scope, View};
 use super::ndjson::NdjsonParser;
-use super::sse::{SseParser, NOT_DATA};
+use super::sse::{SseParser, NOT_DATA, PLAIN_RUN};
 use super::text::{Normaliser, TextForm};
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
 
@@ -246,7 +246,7 @@ impl Reassembly {
         budget: u64,
     ) -> Option<Self> {
         let events = match is_streamed(content_type)? {
-            true => Events::Sse(SseParser::new()),
+            true => Events::Sse(SseParser::with_plain_runs()),
             false => Events::Ndjson(NdjsonParser::new()),
         };
         Some(Self::new(events, direction, budget))
@@ -316,6 +316,12 @@ impl Reassembly {
                 let text = String::from_utf8_lossy(payload);
                 streams.feed(registry, key, text.as_bytes(), out);
                 streams.feed(registry, key, b"\n", out);
+                return;
+            }
+            if kind == PLAIN_RUN {
+                // Tiny text events, joined: as one delta each would have been.
+                deltas.plain_text_seen();
+                streams.feed(registry, StreamKey::GENERIC, payload, out);
                 return;
             }
             deltas.for_each_delta(payload, &mut |key, text| {

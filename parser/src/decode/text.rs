@@ -212,6 +212,9 @@ impl Normaliser {
                 }
             }
         }
+        if self.form == TextForm::Json {
+            return self.push_json(input, out);
+        }
         self.scratch.clear();
         let mut emit_from = 0;
         let mut i = 0;
@@ -245,6 +248,72 @@ impl Normaliser {
             self.scratch = Vec::new();
         }
         more
+    }
+}
+
+impl Normaliser {
+    /// JSON text after any carried escape, decoded in runs: text up to the next backslash is
+    /// copied in bulk and a run of two-byte escapes (`\\\\\\\"`, nested JSON's doubling) is
+    /// decoded in one loop, without a search or a call per escape; `\u` escapes and anything
+    /// else go through [`json_escape`], so the output is the same as escape by escape.
+    fn push_json(&mut self, input: &[u8], out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let Some(first) = memchr::memchr(b'\\', input) else {
+            return out(input);
+        };
+        self.scratch.clear();
+        // JSON escapes never grow: the output is at most the input.
+        self.scratch.reserve(input.len());
+        self.scratch.extend_from_slice(&input[..first]);
+        let mut i = first;
+        while i < input.len() {
+            // input[i] is a backslash.
+            match input.get(i + 1).and_then(|&e| simple_json_escape(e)) {
+                Some(b) => {
+                    self.scratch.push(b);
+                    i += 2;
+                }
+                None => match json_escape(&input[i..]) {
+                    Escape::Incomplete => {
+                        let rest = &input[i..];
+                        self.pending[..rest.len()].copy_from_slice(rest);
+                        self.pending_len = rest.len();
+                        break;
+                    }
+                    Escape::Decoded { used, bytes, len } => {
+                        self.scratch.extend_from_slice(&bytes[..len]);
+                        i += used;
+                    }
+                },
+            }
+            // Text up to the next backslash: a short look first (nested JSON has a backslash
+            // every few bytes), then memchr.
+            let rest = &input[i..];
+            let n = match rest.iter().take(16).position(|&b| b == b'\\') {
+                Some(n) => n,
+                None if rest.len() <= 16 => rest.len(),
+                None => memchr::memchr(b'\\', &rest[16..]).map_or(rest.len(), |n| n + 16),
+            };
+            self.scratch.extend_from_slice(&rest[..n]);
+            i += n;
+        }
+        let more = out(&self.scratch);
+        if self.scratch.capacity() > 64 * 1024 {
+            self.scratch = Vec::new();
+        }
+        more
+    }
+}
+
+/// The byte a two-byte JSON escape `\e` stands for (`None`: `\u…` or not an escape).
+fn simple_json_escape(e: u8) -> Option<u8> {
+    match e {
+        b'"' | b'\\' | b'/' => Some(e),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        _ => None,
     }
 }
 
@@ -362,5 +431,84 @@ fn json_escape(s: &[u8]) -> Escape {
             Escape::Decoded { used, bytes, len }
         }
         _ => literal(s[0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Escape by escape over the whole input: what the run decoder must equal.
+    fn reference(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            if input[i] != b'\\' {
+                out.push(input[i]);
+                i += 1;
+                continue;
+            }
+            match json_escape(&input[i..]) {
+                Escape::Incomplete => {
+                    out.extend_from_slice(&input[i..]);
+                    break;
+                }
+                Escape::Decoded { used, bytes, len } => {
+                    out.extend_from_slice(&bytes[..len]);
+                    i += used;
+                }
+            }
+        }
+        out
+    }
+
+    fn normalise(input: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut n = Normaliser::new(TextForm::Json);
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain([&input.len()]) {
+            let cut = cut.clamp(at, input.len());
+            n.push(&input[at..cut], &mut |t| {
+                out.extend_from_slice(t);
+                true
+            });
+            at = cut;
+        }
+        n.finish(&mut |t| {
+            out.extend_from_slice(t);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn json_runs_decode_as_escape_by_escape_at_every_cut() {
+        let mut cases: Vec<Vec<u8>> = [
+            &br#"{\"a\":\"b\\\"c\\\\\\\"d\"}"#[..],
+            br#"plain text without escapes at all, longer than sixteen bytes"#,
+            br#"\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\x\\"#,
+            br#"\u0041\ud83d\ude00\ud83d\u0041\u00zz\q\n\r\t\b\f\/"#,
+            br#"tail \u00"#,
+            br#"tail \"#,
+            br#"\ud83d\"#,
+        ]
+        .map(<[u8]>::to_vec)
+        .to_vec();
+        let mut nested = br#"{"a":"x"}"#.to_vec();
+        for _ in 0..4 {
+            let inner = String::from_utf8_lossy(&nested)
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"");
+            nested = format!("{{\"arguments\":\"{inner}\",\"n\":[{inner:?}]}}").into_bytes();
+        }
+        cases.push(nested);
+        for case in &cases {
+            let want = reference(case);
+            assert_eq!(normalise(case, &[]), want);
+            for cut in 0..=case.len() {
+                assert_eq!(normalise(case, &[cut]), want, "cut at {cut}");
+                assert_eq!(normalise(case, &[cut, cut + 3]), want, "cuts at {cut}, +3");
+            }
+        }
     }
 }

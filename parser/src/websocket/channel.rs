@@ -43,6 +43,9 @@ pub const MAX_EVENT: usize = 64 * 1024;
 /// The empty stored block RFC 7692 §7.2.2 strips from the end of each compressed message.
 const TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
 
+/// Most last bytes of a compressed message inflated in one call with [`TAIL`].
+const JOIN_MAX: usize = 1024;
+
 /// Negotiated permessage-deflate parameters of one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeflateParams {
@@ -300,7 +303,30 @@ impl Sink {
                     self.msg.skip = true;
                 }
             }
-            Piece::End => {
+            Piece::End(last) if self.msg.compressed && !self.msg.skip && last.len() <= JOIN_MAX => {
+                if let Some(inf) = inflater.as_mut() {
+                    // One inflate call for the last bytes and the tail, not two.
+                    let mut joined = [0u8; JOIN_MAX + TAIL.len()];
+                    joined[..last.len()].copy_from_slice(last);
+                    joined[last.len()..last.len() + TAIL.len()].copy_from_slice(&TAIL);
+                    let joined = &joined[..last.len() + TAIL.len()];
+                    let more = inf.run(joined, FlushDecompress::Sync, &mut |out| {
+                        self.content(registry, out)
+                    })?;
+                    if !more {
+                        inf.lost |= inf.takeover;
+                    }
+                    if !inf.takeover {
+                        inf.inflate.reset(false);
+                        inf.lost = false;
+                    }
+                }
+                self.end(registry);
+            }
+            Piece::End(last) => {
+                if !last.is_empty() {
+                    self.piece(registry, inflater, Piece::Data(last))?;
+                }
                 if let (true, false, Some(inf)) =
                     (self.msg.compressed, self.msg.skip, inflater.as_mut())
                 {

@@ -26,8 +26,10 @@ pub enum Piece<'a> {
     },
     /// Payload bytes of the current data message, unmasked.
     Data(&'a [u8]),
-    /// The current data message ended (a frame with FIN).
-    End,
+    /// The current data message ended (a frame with FIN), with its last payload bytes (those
+    /// of that frame not yet handed on as [`Piece::Data`]; possibly none), unmasked: a small
+    /// compressed message is then inflated in one call with its tail.
+    End(&'a [u8]),
     /// A whole control frame: its opcode (8 close, 9 ping, 10 pong) and unmasked payload.
     Control(u8, &'a [u8]),
 }
@@ -368,9 +370,9 @@ impl Deframer {
                 out(Piece::Control(opcode, &self.control[..self.control_len]))
             }
             Payload::Data if self.fin => {
-                self.flush(out)?;
                 self.in_message = false;
-                out(Piece::End)
+                let n = std::mem::take(&mut self.scratch_len);
+                out(Piece::End(&self.scratch[..n]))
             }
             Payload::Data if self.compressed => self.flush(out),
             Payload::Data => Ok(()),
