@@ -275,3 +275,60 @@ fn a_silent_origin_is_504_after_the_configured_response_timeout() {
         "the link is closed"
     );
 }
+
+/// A steady slow reader (a 4 KiB receive buffer, one small read every 2 ms: never quiet for
+/// the idle timeout) gets the whole body. The client write was one idle timeout around a whole
+/// piece of up to 256 KiB, so such a reader was cut off mid-body without a trace (found by a
+/// hostile-peer probe: 3.2 of 6 MB arrived). The reader paces itself; nothing waits on timing.
+#[test]
+fn a_slow_steady_reader_gets_the_whole_body() {
+    const SIZE: usize = 6_000_000;
+    let body: Vec<u8> = (0..SIZE).map(|i| (i * 7 + i / 251) as u8).collect();
+    let sent = body.clone();
+    let (origin, _seen) = raw_origin(move |_, c| {
+        if c.read_head().is_some() {
+            c.write(format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").as_bytes());
+            c.write(&sent);
+            c.wait_close();
+        }
+    });
+    let g = Guardian::serve(json!({"timeouts": {"idle": "50ms"}}));
+    let reader = r#"
+import socket, sys, time
+proxy, origin, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = proxy.rsplit(":", 1)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, int(port)))
+s.sendall(f"GET http://{origin}/ HTTP/1.1\r\nHost: {origin}\r\n\r\n".encode())
+data = bytearray()
+s.settimeout(20)
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+    head = data.find(b"\r\n\r\n")
+    if head >= 0 and len(data) - head - 4 >= size:
+        break
+    time.sleep(0.002)
+sys.stdout.buffer.write(data[data.find(b"\r\n\r\n") + 4:])
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            reader,
+            &g.addr.to_string(),
+            &origin.to_string(),
+            &SIZE.to_string(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), SIZE, "bytes that reached the slow reader");
+    assert!(out.stdout == body, "the body arrived unchanged");
+}

@@ -254,7 +254,7 @@ impl Shell {
             Action::WriteUpstream { link, bytes } => {
                 let idle = self.shared.config.timeouts.idle;
                 let written = match self.links.get_mut(link) {
-                    Some(io) => runtime::timeout(idle, write_flush(&mut io.writer, &bytes)).await,
+                    Some(io) => write_flush_within(&mut io.writer, &bytes, idle).await,
                     None => Ok(()),
                 };
                 if let Err(e) = written {
@@ -310,16 +310,26 @@ impl Shell {
     }
 }
 
-/// Writes to the client and flushes within the idle timeout; `false` when the client is gone.
+/// Writes to the client and flushes; `false` when the client is gone or took nothing for the
+/// idle timeout (a slow reader that keeps reading is never cut off). Giving up is logged and
+/// counted: a response cut short must leave a trace.
 async fn write_client(shared: &Shared, writer: &mut BoxWrite, bytes: &[u8]) -> bool {
     let idle = shared.config.timeouts.idle;
-    let ok = runtime::timeout(idle, write_flush(writer, bytes))
-        .await
-        .is_ok();
-    if ok {
-        add(&shared.counters.bytes_to_clients, bytes.len() as u64);
+    match write_flush_within(writer, bytes, idle).await {
+        Ok(()) => {
+            add(&shared.counters.bytes_to_clients, bytes.len() as u64);
+            true
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            add(&shared.counters.timeouts, 1);
+            shared.log.line(&format!(
+                "client took no bytes for {} (idle timeout), closing",
+                humantime::format_duration(idle)
+            ));
+            false
+        }
+        Err(_) => false,
     }
-    ok
 }
 
 /// Whether a request is outstanding on any link.
@@ -341,6 +351,31 @@ where
     w.write_all(bytes).await?;
     w.flush().await
 }
+
+/// [`write_flush`], failing with `TimedOut` only when the peer takes nothing for `limit`: the
+/// clock restarts with every write the peer accepts (in pieces of at most [`WRITE_STEP`]), so a
+/// reader that drains a large body slowly but steadily gets all of it.
+pub async fn write_flush_within<W>(
+    w: &mut W,
+    mut bytes: &[u8],
+    limit: std::time::Duration,
+) -> std::io::Result<()>
+where
+    W: futures_lite::AsyncWrite + Unpin + ?Sized,
+{
+    while !bytes.is_empty() {
+        let step = bytes.len().min(WRITE_STEP);
+        match runtime::timeout(limit, w.write(&bytes[..step])).await? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => bytes = &bytes[n..],
+        }
+    }
+    runtime::timeout(limit, w.flush()).await
+}
+
+/// Largest piece handed to one write of [`write_flush_within`]: small enough that a slow
+/// reader accepts one well within any idle timeout, large enough to keep syscalls few.
+pub const WRITE_STEP: usize = 16 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 use guardian_parser::session::rewrite;
 
-use super::connection::write_flush;
+use super::connection::{write_flush, write_flush_within};
 use super::links::{ReadBuf, READ_BUF};
 use super::upstream;
 use super::{BoxRead, BoxWrite, Shared};
@@ -74,10 +74,7 @@ where
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if runtime::timeout(idle, write_flush(to, buf.filled(n)))
-            .await
-            .is_err()
-        {
+        if write_flush_within(to, buf.filled(n), idle).await.is_err() {
             break;
         }
         add(&shared.counters.tunnel_bytes, n as u64);
