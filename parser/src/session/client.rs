@@ -249,7 +249,7 @@ impl Session {
             match step.event {
                 None => break,
                 Some(Event::Head(h)) => self.on_request_head(h),
-                Some(Event::End) => self.on_request_end(),
+                Some(Event::End) => self.on_request_end(now),
                 Some(Event::Error(e)) => {
                     self.tally.framing_errors += 1;
                     let text = format!("bad request: {e}");
@@ -320,7 +320,7 @@ impl Session {
         self.client.state = ClientState::Waiting { route, link: None };
     }
 
-    fn on_request_end(&mut self) {
+    fn on_request_end(&mut self, now: Instant) {
         if let Some((host, port)) = self.client.connect.take() {
             self.client.state = ClientState::ToTunnel { host, port };
             return;
@@ -329,10 +329,17 @@ impl Session {
             ClientState::Discard => ClientState::Finishing,
             ClientState::Body { link } => {
                 let (switched, awaiting) = match self.link_index(link) {
-                    Some(i) => (
-                        self.links[i].state == LinkState::Switched,
-                        self.links[i].state == LinkState::Awaiting && self.links[i].asked_upgrade(),
-                    ),
+                    Some(i) => {
+                        if self.links[i].state == LinkState::Awaiting {
+                            // The request is sent: the response timeout starts now.
+                            self.links[i].last_read = now;
+                        }
+                        (
+                            self.links[i].state == LinkState::Switched,
+                            self.links[i].state == LinkState::Awaiting
+                                && self.links[i].asked_upgrade(),
+                        )
+                    }
                     None => (false, false),
                 };
                 if switched {

@@ -280,9 +280,9 @@ impl Session {
         }
         let t = &self.config.timeouts;
         let mut next = self.client.head_since().map(|since| since + t.header);
-        match self.outstanding() {
-            Some(link) if link.awaits_bytes() => {
-                let at = link.last_read + t.response;
+        match self.response_clock() {
+            Some((_, since)) => {
+                let at = since + t.response;
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
             // Nothing outstanding, or a `101` relayed while the client has not finished the
@@ -349,11 +349,8 @@ impl Session {
             ));
             self.client.state = ClientState::Finishing;
         }
-        match self
-            .outstanding()
-            .map(|l| (l.id, l.awaits_bytes(), l.last_read))
-        {
-            Some((id, true, last)) if now >= last + t.response => {
+        match self.response_clock() {
+            Some((id, last)) if now >= last + t.response => {
                 self.tally.timeouts += 1;
                 let dest = self.dest_of(id);
                 let limit = humantime::format_duration(t.response);
@@ -369,7 +366,7 @@ impl Session {
                 self.close();
                 return;
             }
-            Some((_, false, _)) | None if now >= self.last_activity + t.idle => {
+            None if now >= self.last_activity + t.idle => {
                 self.tally.timeouts += 1;
                 self.log(format!(
                     "client {}: idle timeout ({}), closing",
@@ -386,6 +383,17 @@ impl Session {
 
     fn outstanding(&self) -> Option<&Link> {
         self.links.iter().find(|l| l.is_busy())
+    }
+
+    /// The outstanding link whose response bytes are awaited, and since when: the response
+    /// timeout runs from its last read (or from the end of the request). While the client is
+    /// still sending the body of the request, no response is due yet: the client must send,
+    /// and the idle timeout runs instead (a slow upload is not an upstream timeout).
+    fn response_clock(&self) -> Option<(LinkId, Instant)> {
+        let link = self.outstanding().filter(|l| l.awaits_bytes())?;
+        let uploading = link.state == LinkState::Awaiting
+            && self.client.state == ClientState::Body { link: link.id };
+        (!uploading).then_some((link.id, link.last_read))
     }
 
     fn link_index(&self, id: LinkId) -> Option<usize> {
