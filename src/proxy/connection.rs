@@ -353,8 +353,9 @@ where
 }
 
 /// [`write_flush`], failing with `TimedOut` only when the peer takes nothing for `limit`: the
-/// clock restarts with every write the peer accepts (in pieces of at most [`WRITE_STEP`]), so a
-/// reader that drains a large body slowly but steadily gets all of it.
+/// clock restarts with every write the peer accepts part of, so a reader that drains a large
+/// body slowly but steadily gets all of it. Each write offers everything left: the socket takes
+/// what fits (16 KiB steps cost a 256 MiB download 16 sends per read and 12% of its speed).
 pub async fn write_flush_within<W>(
     w: &mut W,
     mut bytes: &[u8],
@@ -364,18 +365,13 @@ where
     W: futures_lite::AsyncWrite + Unpin + ?Sized,
 {
     while !bytes.is_empty() {
-        let step = bytes.len().min(WRITE_STEP);
-        match runtime::timeout(limit, w.write(&bytes[..step])).await? {
+        match runtime::timeout(limit, w.write(bytes)).await? {
             0 => return Err(std::io::ErrorKind::WriteZero.into()),
             n => bytes = &bytes[n..],
         }
     }
     runtime::timeout(limit, w.flush()).await
 }
-
-/// Largest piece handed to one write of [`write_flush_within`]: small enough that a slow
-/// reader accepts one well within any idle timeout, large enough to keep syscalls few.
-pub const WRITE_STEP: usize = 16 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -385,6 +381,49 @@ mod tests {
         F: Fn(A, B) -> R,
     {
         std::mem::size_of::<R>()
+    }
+
+    /// A writer that takes at most `take` bytes a call and records what each call offered.
+    struct Recorder {
+        offered: Vec<usize>,
+        take: usize,
+    }
+
+    impl futures_lite::AsyncWrite for Recorder {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.offered.push(buf.len());
+            std::task::Poll::Ready(Ok(buf.len().min(self.take)))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn each_write_offers_everything_left() {
+        // 16 KiB steps made a 256 MiB download 16 sends per 256 KiB read (0.48 of direct
+        // against 0.64 offering the whole piece, README Performance).
+        let mut w = Recorder {
+            offered: Vec::new(),
+            take: 96 * 1024,
+        };
+        let body = vec![b'x'; 256 * 1024];
+        let limit = std::time::Duration::from_secs(5);
+        crate::runtime::block_on(super::write_flush_within(&mut w, &body, limit)).expect("written");
+        assert_eq!(w.offered, [256 * 1024, 160 * 1024, 64 * 1024]);
     }
 
     #[test]
