@@ -10,17 +10,33 @@ use std::time::Duration;
 pub use async_std::net::{TcpListener, TcpStream};
 pub use async_std::task::JoinHandle;
 
+/// Sizes the executor before its first use: one worker thread, unless `ASYNC_STD_THREAD_COUNT`
+/// names another number. Guardian shares the cores with the agent it watches and that agent's
+/// origins; with a worker per core, every wake-up crossed threads, and on this project's 2-core
+/// machine one worker relayed more (README, Performance: keep-alive requests and intercepted
+/// TLS, both workers' figures side by side).
+fn init() {
+    async_global_executor::init_with_config(
+        async_global_executor::GlobalExecutorConfig::default()
+            .with_env_var("ASYNC_STD_THREAD_COUNT")
+            .with_min_threads(1)
+            .with_thread_name_fn(|| "async-std/runtime".to_string()),
+    );
+}
+
 /// Spawns a task.
 pub fn spawn<F, T>(future: F) -> JoinHandle<T>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    init();
     async_std::task::spawn(future)
 }
 
 /// Runs a future to completion on the current thread (the entry point of the runtime).
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    init();
     async_std::task::block_on(future)
 }
 
