@@ -73,6 +73,7 @@ impl Service {
         let (shared, addr) = (self.shared.clone(), self.addr);
         let loop_shared = self.shared.clone();
         let listener = self.listener;
+        crate::heap::trim_when_idle(&self.shared.counters);
         std::thread::Builder::new()
             .name("proxy".into())
             .spawn(move || runtime::block_on(crate::proxy::accept_loop(listener, loop_shared)))
