@@ -34,8 +34,37 @@ enum Ext {
 
 /// RFC 9110 §5.6.2 `tchar`.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// [`is_tchar`] as a table: extension names and values are read a run at a time.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// Trailer field names that would reframe or reroute the message.
 const FRAMING_FIELDS: &[&[u8]] = &[b"content-length", b"transfer-encoding", b"host"];
@@ -215,6 +244,25 @@ impl ChunkedDecoder {
                 // The CR is framing; only the field bytes are reported.
                 let consumed = (line_end + 1).min(input.len());
                 return Ok((consumed, ChunkOutput::Trailer(i..line_end)));
+            }
+            if let State::Extension {
+                at: Ext::Name | Ext::Token,
+                ..
+            } = self.state
+            {
+                // A run of name or value bytes leaves the state as it is: skip it whole, up to
+                // the line limit (the byte past the limit is refused by `step` as before).
+                let room = MAX_CHUNK_LINE_BYTES.saturating_sub(self.line_len);
+                let run = input[i..]
+                    .iter()
+                    .take(room)
+                    .take_while(|&&b| is_tchar(b))
+                    .count();
+                self.line_len += run;
+                i += run;
+                if i == input.len() {
+                    break;
+                }
             }
             let byte = input[i];
             i += 1;
