@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
 use regex::bytes::{Regex, RegexBuilder};
@@ -66,8 +67,11 @@ pub(crate) struct Searcher {
     /// The automaton behind a SIMD prefilter: fast while literal hits are rare.
     pub(crate) automaton: AhoCorasick,
     /// The same automaton as a DFA without prefilter: where hits are dense (`sk-sk-sk-…`), each
-    /// prefilter restart costs more than stepping the DFA over every byte. Same matches.
-    pub(crate) dense: AhoCorasick,
+    /// prefilter restart costs more than stepping the DFA over every byte. Same matches. Built
+    /// on the first dense run: the DFAs of all searchers are 1.3 MB, a sixth of the rules'
+    /// memory, and benign traffic never needs them (see [`Searcher::dense`]).
+    dense: OnceLock<Option<AhoCorasick>>,
+    literals: Vec<Vec<u8>>,
     pub(crate) folded: bool,
     pub(crate) rules: Vec<Vec<RuleId>>,
     pub(crate) overlaps: Vec<Vec<usize>>,
@@ -77,6 +81,15 @@ pub(crate) struct Searcher {
 }
 
 impl Searcher {
+    /// The DFA of [`Self::automaton`], built the first time it is asked for; the automaton
+    /// itself if that build fails (the same matches, only slower where hits are dense).
+    pub(crate) fn dense(&self) -> &AhoCorasick {
+        self.dense
+            .get_or_init(|| dense_automaton(&self.literals).ok())
+            .as_ref()
+            .unwrap_or(&self.automaton)
+    }
+
     /// Whether some literal may start with these bytes (`hay[q..]`); conservative at the end.
     pub(crate) fn may_start(&self, at: &[u8]) -> bool {
         match at {
@@ -492,13 +505,6 @@ fn build_searcher(
         .start_kind(StartKind::Both)
         .build(literals)
         .map_err(|e| RuleError(format!("prefilter: {e}")))?;
-    let dense = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .start_kind(StartKind::Both)
-        .kind(Some(AhoCorasickKind::DFA))
-        .prefilter(false)
-        .build(literals)
-        .map_err(|e| RuleError(format!("prefilter: {e}")))?;
     let mut starts = Box::new([0u64; 1024]);
     for lit in literals {
         if let [a, b, ..] = lit.as_slice() {
@@ -514,10 +520,56 @@ fn build_searcher(
     }
     Ok(Searcher {
         automaton,
-        dense,
+        dense: OnceLock::new(),
+        literals: literals.to_vec(),
         folded: case_insensitive,
         rules,
         overlaps,
         starts,
     })
+}
+
+/// [`Searcher::dense`]'s DFA.
+fn dense_automaton(literals: &[Vec<u8>]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Both)
+        .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(false)
+        .build(literals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::StreamScanner;
+
+    fn dense_built(registry: &Registry) -> usize {
+        [&registry.outbound, &registry.inbound, &registry.redaction]
+            .iter()
+            .flat_map(|index| &index.searchers)
+            .filter(|s| s.dense.get().is_some())
+            .count()
+    }
+
+    fn scan(registry: &Registry, data: &[u8]) {
+        let mut scanner = StreamScanner::new(registry, Direction::Outbound, u64::MAX);
+        let mut out = Vec::new();
+        scanner.push(registry, data, &mut out);
+        scanner.finish(registry, &mut out);
+    }
+
+    #[test]
+    fn dense_automata_are_built_only_when_hits_are_dense() {
+        let registry = Registry::builtin(Platform::Generic);
+        assert_eq!(dense_built(&registry), 0, "none at start");
+        let prose = b"{\"model\":\"gpt\",\"messages\":[{\"role\":\"user\",\"content\":\"read ~/notes and sk-\"}]}";
+        scan(&registry, &prose.repeat(200));
+        assert_eq!(dense_built(&registry), 0, "ordinary traffic needs none");
+        scan(&registry, &b"sk-".repeat(100_000));
+        assert!(
+            dense_built(&registry) >= 1,
+            "a dense run builds its searcher's"
+        );
+    }
 }

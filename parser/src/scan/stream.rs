@@ -261,7 +261,7 @@ fn collect_candidates(
                         continue;
                     }
                     let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
-                    if let Some(inner) = searcher.dense.find(input) {
+                    if let Some(inner) = searcher.automaton.find(input) {
                         push_allowed(
                             out,
                             registry,
@@ -275,7 +275,7 @@ fn collect_candidates(
                 }
                 hits += 1;
                 if sparse && hits >= DENSE_HITS && hits * DENSE_GAP > hit.end() - at {
-                    resume = Some((hit.end(), &searcher.dense));
+                    resume = Some((hit.end(), searcher.dense()));
                     break;
                 }
             }
