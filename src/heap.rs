@@ -50,9 +50,8 @@ fn due(trimmed_at: Option<u64>, served: u64, idle: bool) -> bool {
 #[allow(unsafe_code)]
 fn release_free_pages() {
     // SAFETY: `malloc_trim` takes no pointer and touches only glibc's own arenas, each under
-    // its lock, so it may run on any thread while others allocate (glibc manual, "Memory
-    // Allocation Tunables"/malloc_trim(3): MT-Safe). Its result only says whether memory was
-    // released.
+    // its lock, so it may run on any thread while others allocate (malloc_trim(3): MT-Safe).
+    // Its result only says whether memory was released.
     unsafe {
         libc::malloc_trim(0);
     }
