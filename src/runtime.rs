@@ -15,13 +15,18 @@ pub use async_std::task::JoinHandle;
 /// origins; with a worker per core, every wake-up crossed threads, and on this project's 2-core
 /// machine one worker relayed more (README, Performance: keep-alive requests and intercepted
 /// TLS, both workers' figures side by side).
+///
+/// The body runs once: `spawn` is called per connection, and the configuration allocates.
 fn init() {
-    async_global_executor::init_with_config(
-        async_global_executor::GlobalExecutorConfig::default()
-            .with_env_var("ASYNC_STD_THREAD_COUNT")
-            .with_min_threads(1)
-            .with_thread_name_fn(|| "async-std/runtime".to_string()),
-    );
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        async_global_executor::init_with_config(
+            async_global_executor::GlobalExecutorConfig::default()
+                .with_env_var("ASYNC_STD_THREAD_COUNT")
+                .with_min_threads(1)
+                .with_thread_name_fn(|| "async-std/runtime".to_string()),
+        )
+    });
 }
 
 /// Spawns a task.
