@@ -500,9 +500,7 @@ fn build_searcher(
             .collect();
         overlaps.push(offsets);
     }
-    let automaton = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .start_kind(StartKind::Both)
+    let automaton = automaton_builder()
         .build(literals)
         .map_err(|e| RuleError(format!("prefilter: {e}")))?;
     let mut starts = Box::new([0u64; 1024]);
@@ -529,11 +527,19 @@ fn build_searcher(
     })
 }
 
+/// How both of a searcher's automata match: leftmost-longest, anchored searches too (the
+/// overlap checks).
+fn automaton_builder() -> AhoCorasickBuilder {
+    let mut builder = AhoCorasickBuilder::new();
+    builder
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Both);
+    builder
+}
+
 /// [`Searcher::dense`]'s DFA.
 fn dense_automaton(literals: &[Vec<u8>]) -> Result<AhoCorasick, aho_corasick::BuildError> {
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .start_kind(StartKind::Both)
+    automaton_builder()
         .kind(Some(AhoCorasickKind::DFA))
         .prefilter(false)
         .build(literals)
