@@ -42,26 +42,14 @@ const TCHAR: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        table[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
+    }
+    let symbols = b"!#$%&'*+-.^_`|~";
+    let mut k = 0;
+    while k < symbols.len() {
+        table[symbols[k] as usize] = true;
+        k += 1;
     }
     table
 };
@@ -357,4 +345,15 @@ fn extension_step(at: Ext, byte: u8) -> Option<Result<Ext, ()>> {
         _ => return None,
     };
     Some(Ok(next))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tchar_table_is_rfc_9110_tchar() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(super::is_tchar(b), tchar, "byte {b:#04x}");
+        }
+    }
 }
