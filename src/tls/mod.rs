@@ -221,23 +221,22 @@ mod leaves {
         assert!(Arc::ptr_eq(&later, &after));
     }
 
-    /// Drives a handshake between two in-memory connections until neither has bytes to send.
-    fn handshake(client: &mut rustls::ClientConnection, server: &mut rustls::ServerConnection) {
+    /// Hands what `from` has to send to `to`, which processes it.
+    fn pass(from: &mut rustls::Connection, to: &mut rustls::Connection) {
+        let mut wire = Vec::new();
+        from.write_tls(&mut wire).expect("written");
+        let mut read = &wire[..];
+        while !read.is_empty() {
+            to.read_tls(&mut read).expect("read");
+        }
+        to.process_new_packets().expect("accepted");
+    }
+
+    /// Drives a handshake between two in-memory connections.
+    fn handshake(client: &mut rustls::Connection, server: &mut rustls::Connection) {
         for _ in 0..16 {
-            let mut wire = Vec::new();
-            client.write_tls(&mut wire).expect("client writes");
-            let mut read = &wire[..];
-            while !read.is_empty() {
-                server.read_tls(&mut read).expect("server reads");
-            }
-            server.process_new_packets().expect("server accepts");
-            let mut back = Vec::new();
-            server.write_tls(&mut back).expect("server writes");
-            let mut read = &back[..];
-            while !read.is_empty() {
-                client.read_tls(&mut read).expect("client reads");
-            }
-            client.process_new_packets().expect("client accepts");
+            pass(client, server);
+            pass(server, client);
             if !client.is_handshaking() && !server.is_handshaking() {
                 return;
             }
@@ -269,9 +268,10 @@ mod leaves {
             .with_root_certificates(roots)
             .with_no_client_auth();
         let name = rustls_pki_types::ServerName::try_from("a.example").expect("name");
-        let mut client =
-            rustls::ClientConnection::new(Arc::new(client_config), name).expect("client");
-        let mut server = rustls::ServerConnection::new(server_config).expect("server");
+        let client = rustls::ClientConnection::new(Arc::new(client_config), name).expect("client");
+        let mut client = rustls::Connection::from(client);
+        let server = rustls::ServerConnection::new(server_config).expect("server");
+        let mut server = rustls::Connection::from(server);
         handshake(&mut client, &mut server);
         let suite = server.negotiated_cipher_suite().expect("suite").suite();
         assert_eq!(
