@@ -238,6 +238,25 @@ fn http_1_0_with_transfer_encoding_is_400() {
 }
 
 #[test]
+fn a_chunked_response_to_an_http_1_0_request_is_502() {
+    // An origin that chunks its answer to HTTP/1.0 (RFC 9112 §6.1 forbids it): relayed, the
+    // client read `4\r\ngood\r\n0\r\n\r\n` as the body.
+    let (origin, _) = raw_origin(|_, c| {
+        if c.read_head().is_some() {
+            c.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\ngood\r\n0\r\n\r\n");
+            c.wait_close();
+        }
+    });
+    let g = Guardian::serve(json!({}));
+    let mut c = RawClient::connect(g.addr, WAIT);
+    c.send(format!("GET http://{origin}/ HTTP/1.0\r\nHost: {origin}\r\n\r\n").as_bytes());
+    let r = c.response().expect("an answer");
+    assert_eq!(r.status(), 502, "{r:?}");
+    assert!(r.body_text().contains("HTTP/1.0"), "{r:?}");
+    assert!(!c.rest().windows(4).any(|w| w == b"good"));
+}
+
+#[test]
 fn a_link_that_closed_is_replaced_and_a_failing_replacement_is_502_at_once() {
     // The first connection answers once and closes; every later one closes at once.
     let (origin, seen) = raw_origin(|i, c| {
@@ -274,6 +293,35 @@ fn a_silent_origin_is_504_after_the_configured_response_timeout() {
         poll_until(WAIT, || seen.closed() >= 1),
         "the link is closed"
     );
+}
+
+#[test]
+fn a_response_head_dripped_byte_by_byte_is_504_after_the_header_timeout() {
+    // Every byte restarted the response timeout, so an origin dripping a head that never ends
+    // held the request (and the client) forever. The origin paces itself: a byte every 20 ms,
+    // for at most 20 s, until its writes fail.
+    let (origin, _) = raw_origin(|_, c| {
+        if c.read_head().is_none() {
+            return;
+        }
+        let start = b"HTTP/1.1 200 OK\r\nX-Drip: ";
+        for i in 0..1000 {
+            let byte = [start.get(i).copied().unwrap_or(b'a')];
+            if std::io::Write::write_all(&mut c.stream, &byte).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let g = Guardian::serve(json!({"timeouts": {"header": "300ms", "response": "5s"}}));
+    let mut c = RawClient::connect(g.addr, WAIT);
+    c.send(format!("GET http://{origin}/ HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes());
+    let r = c.response().expect("a 504 before the read gives up");
+    assert_eq!(r.status(), 504, "{r:?}");
+    assert!(r.body_text().contains("response head"), "{r:?}");
+    live::wait_counters(&g.home_dir(), "the timeout to be counted", |c| {
+        c["timeouts"] == 1
+    });
 }
 
 /// A steady slow reader (a 4 KiB receive buffer, one small read every 2 ms: never quiet for

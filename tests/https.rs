@@ -40,9 +40,14 @@ struct Origin {
 
 /// An HTTPS origin for `names`, with its own CA (not the system's, not Guardian's).
 fn https_origin(names: &[&str]) -> Origin {
+    https_script_origin(names, ORIGIN)
+}
+
+/// The origin `source` (a Python script taking its certificate and key files) for `names`.
+fn https_script_origin(names: &[&str], source: &str) -> Origin {
     let dir = tempfile::tempdir().unwrap();
     let cert = test_cert(dir.path(), names, "Test Origin CA");
-    let script = script_origin(dir, "o.py", ORIGIN, &[&cert.cert, &cert.key]);
+    let script = script_origin(dir, "o.py", source, &[&cert.cert, &cert.key]);
     Origin {
         port: script.port,
         ca: cert.ca,
@@ -225,6 +230,11 @@ fn a_client_that_does_not_trust_the_ca_fails_and_is_counted() {
         !ok.success(),
         "curl must refuse a certificate from an untrusted CA"
     );
+    // No request was made, so the traffic is settled at once: the counter tells when Guardian
+    // saw the handshake fail (curl may exit first).
+    live::wait_counters(&g.home_dir(), "the refused handshake", |c| {
+        c["tls_client_rejected"] == 1
+    });
     assert!(g.findings().is_empty());
     let log = std::fs::read_to_string(g.home_dir().join("guardian.log")).unwrap();
     assert!(
@@ -408,4 +418,108 @@ fn intercepted_connect_chains_through_upstream_proxy() {
         parent.findings().is_empty(),
         "the parent only saw an encrypted tunnel"
     );
+}
+
+/// An origin that answers every request with a close-delimited body, then ends its TLS stream
+/// with `close_notify` for `/clean` and without it (a TCP close only: what a truncation looks
+/// like) for anything else.
+const RAGGED_ORIGIN: &str = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(8)
+print(srv.getsockname()[1], flush=True)
+while True:
+    raw, _ = srv.accept()
+    raw.settimeout(10)
+    try:
+        conn = ctx.wrap_socket(raw, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk: break
+            data += chunk
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe first part of a body")
+        if b"GET /clean" in data:
+            conn = conn.unwrap()
+        conn.close()
+    except Exception as e:
+        print("origin:", e, file=sys.stderr)
+"#;
+
+/// A TLS client through Guardian's interception of `secure.test`: sends `GET path`, then (for
+/// `half-close`) shuts its TCP write side without `close_notify`, and reads to the end. Prints
+/// how the stream ended (`clean end`: a `close_notify`; `ragged end`: a TCP close without one),
+/// then what it read.
+const TLS_CLIENT: &str = r#"
+import socket, ssl, sys
+port, ca, path, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(b"CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+ctx = ssl.create_default_context(cafile=ca)
+t = ctx.wrap_socket(s, server_hostname="secure.test", suppress_ragged_eofs=False)
+t.sendall(("GET %s HTTP/1.1\r\nHost: secure.test\r\n\r\n" % path).encode())
+if mode == "half-close":
+    socket.socket.shutdown(t, socket.SHUT_WR)
+got = b""
+try:
+    while True:
+        chunk = t.recv(65536)
+        if not chunk:
+            print("clean end"); break
+        got += chunk
+except ssl.SSLEOFError:
+    print("ragged end")
+sys.stdout.write(got.decode("latin-1"))
+"#;
+
+/// Runs [`TLS_CLIENT`] through `g` for `path`.
+fn tls_client(g: &Guardian, path: &str, mode: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", TLS_CLIENT, &g.addr.port().to_string()])
+        .arg(ca_pem(g))
+        .args([path, mode])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn an_origin_tls_stream_that_ends_without_close_notify_ends_the_clients_the_same_way() {
+    // A close-delimited body ends with the connection; over TLS only `close_notify` tells the
+    // end from a truncation. Guardian ended the client's stream with a clean `close_notify`
+    // whatever the origin did, so a cut body looked complete.
+    let names = ["secure.test"];
+    let origin = https_script_origin(&names, RAGGED_ORIGIN);
+    let g = inspecting(&origin, &names, true);
+    let ragged = tls_client(&g, "/cut", "keep");
+    assert!(
+        ragged.starts_with("ragged end\n") && ragged.ends_with("the first part of a body"),
+        "{ragged:?}"
+    );
+    let clean = tls_client(&g, "/clean", "keep");
+    assert!(
+        clean.starts_with("clean end\n") && clean.ends_with("the first part of a body"),
+        "{clean:?}"
+    );
+    assert_eq!(live::counter(&g.home_dir(), "upstream_errors"), 1);
+}
+
+#[test]
+fn a_tls_client_that_half_closes_after_its_request_gets_the_response() {
+    // A FIN without `close_notify` after a complete request: the response used to be dropped
+    // (the read error ended the connection), while a plain-HTTP client's FIN gets it.
+    let names = ["secure.test"];
+    let origin = https_origin(&names);
+    let g = inspecting(&origin, &names, true);
+    let out = tls_client(&g, "/docs", "half-close");
+    assert!(out.starts_with("clean end\nHTTP/1.1 200 OK\r\n"), "{out:?}");
+    assert!(out.ends_with("rm -rf ./build</body></html>"), "{out:?}");
 }

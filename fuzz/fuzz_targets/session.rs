@@ -147,7 +147,7 @@ impl World {
                     }
                 }
                 Action::CloseLink(_) | Action::Log(_) => {}
-                Action::Close | Action::Tunnel { .. } | Action::Upgrade(_) => self.over = true,
+                Action::Close | Action::Abort | Action::Tunnel { .. } | Action::Upgrade(_) => self.over = true,
             }
         }
     }

@@ -34,6 +34,8 @@ struct Pair {
     closed_links: Vec<LinkId>,
     statuses: Vec<u16>,
     closed: bool,
+    /// The end was an [`Action::Abort`] (a response cut short), not a clean close.
+    aborted: bool,
     handover: Option<Action>,
     logs: Vec<String>,
     /// Body pieces relayed by range from the origin's input (not copied).
@@ -56,6 +58,7 @@ impl Pair {
             closed_links: Vec::new(),
             statuses: Vec::new(),
             closed: false,
+            aborted: false,
             handover: None,
             logs: Vec::new(),
             relays: 0,
@@ -102,6 +105,10 @@ impl Pair {
                 Action::CloseLink(l) => self.closed_links.push(l),
                 Action::Log(l) => self.logs.push(l),
                 Action::Close => self.closed = true,
+                Action::Abort => {
+                    self.closed = true;
+                    self.aborted = true;
+                }
                 other => self.handover = Some(other),
             }
         }
@@ -524,6 +531,55 @@ fn a_slow_head_times_out_after_the_header_timeout() {
 }
 
 #[test]
+fn a_response_head_dripped_byte_by_byte_is_504_after_the_header_timeout() {
+    // Each byte restarted the response timeout, so a head could take forever.
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    let head = b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\n";
+    let step = TIMEOUTS.header / head.len() as u32;
+    p.origin_sends(a, &head[..1]);
+    assert_eq!(p.s.poll_timeout(), Some(p.now + TIMEOUTS.header));
+    for b in head[1..].chunks(1) {
+        p.advance(step - Duration::from_millis(1));
+        if p.closed {
+            break;
+        }
+        p.origin_sends(a, b);
+    }
+    p.advance(TIMEOUTS.header);
+    assert_eq!(p.statuses, [504]);
+    assert!(p.closed && !p.aborted);
+    assert_eq!(p.s.tally().timeouts, 1);
+    assert!(p.logs.iter().any(|l| l.contains("header timeout")));
+}
+
+#[test]
+fn the_header_timeout_covers_a_response_head_only_while_it_is_under_way() {
+    // A head that comes whole, an interim response and then a silence longer than `header`
+    // (the origin works on the request), then the final head in two pieces well within it.
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.origin_sends(a, b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n");
+    assert_eq!(p.s.poll_timeout(), Some(p.now + TIMEOUTS.response));
+    p.advance(TIMEOUTS.header * 3);
+    assert!(!p.closed);
+    p.origin_sends(a, b"HTTP/1.1 200 OK\r\nContent-");
+    p.advance(TIMEOUTS.header - Duration::from_millis(1));
+    p.origin_sends(a, b"Length: 2\r\n\r\nok");
+    p.advance(TIMEOUTS.header);
+    assert!(p.received().ends_with("ok") && p.statuses.is_empty() && !p.closed);
+    assert_eq!(p.s.tally().timeouts, 0);
+    // An interim head and the start of the final one in one read: the clock starts there.
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.origin_sends(a, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2");
+    assert_eq!(p.s.poll_timeout(), Some(p.now + TIMEOUTS.header));
+}
+
+#[test]
 fn an_idle_connection_closes_after_the_idle_timeout() {
     let mut p = Pair::new();
     p.client_sends(get("a", "/").as_bytes());
@@ -590,8 +646,58 @@ fn a_close_delimited_body_ends_with_the_link_and_closes_the_client() {
     assert!(!p.closed);
     p.origin_closes(a);
     assert!(p.received().ends_with("part one part two"));
-    assert!(p.closed);
+    assert!(p.closed && !p.aborted, "a clean end");
     assert_eq!(p.s.tally().responses, 1);
+}
+
+#[test]
+fn a_response_cut_short_ends_the_client_connection_without_a_clean_close() {
+    // Over TLS the shell then sends no close_notify: the client can tell a truncated body
+    // from a complete one, as it could talking to the origin itself.
+    let started = |p: &mut Pair| {
+        p.client_sends(get("a", "/").as_bytes());
+        let a = p.connect_last();
+        p.origin_sends(a, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        a
+    };
+    // A close-delimited body whose link fails (a TLS stream without close_notify).
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.origin_sends(a, b"HTTP/1.1 200 OK\r\n\r\npart");
+    p.s.handle_link_failed(a, "peer closed connection without sending TLS close_notify");
+    p.drain();
+    assert!(p.aborted && p.statuses.is_empty(), "link failed mid-body");
+    // The origin closes before its Content-Length.
+    let mut p = Pair::new();
+    let a = started(&mut p);
+    p.origin_closes(a);
+    assert!(p.aborted && p.statuses.is_empty(), "EOF mid-body");
+    assert!(p
+        .logs
+        .iter()
+        .any(|l| l.contains("without a complete response")));
+    // Invalid framing mid-body (a chunked body with a bad size).
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+    );
+    assert!(p.aborted && p.statuses.is_empty(), "bad chunk mid-body");
+    // Silent past the response timeout mid-body.
+    let mut p = Pair::new();
+    started(&mut p);
+    p.advance(TIMEOUTS.response);
+    assert!(p.aborted && p.statuses.is_empty(), "timeout mid-body");
+    // Before any response byte the client gets a status of Guardian's own and a clean end.
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.s.handle_link_failed(a, "connection reset");
+    p.drain();
+    assert!(p.closed && !p.aborted && p.statuses == [502]);
 }
 
 #[test]
@@ -655,6 +761,37 @@ fn http_1_0_with_transfer_encoding_is_400() {
     p.client_sends(b"POST http://a/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert_eq!(p.statuses, [400]);
     assert!(p.connects.is_empty() && p.closed);
+}
+
+#[test]
+fn a_chunked_response_to_an_http_1_0_request_is_502() {
+    // Relayed, an HTTP/1.0 client reads the chunk lines as body. HTTP/1.1 requests, and a
+    // Content-Length response to HTTP/1.0, pass.
+    let mut p = Pair::new();
+    p.client_sends(b"GET http://a/ HTTP/1.0\r\nHost: a\r\n\r\n");
+    let a = p.connect_last();
+    assert!(p.sent(a).starts_with("GET / HTTP/1.0\r\n"), "{}", p.sent(a));
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    );
+    assert_eq!(p.statuses, [502]);
+    assert!(!p.received().contains("\r\n2\r\nok"), "{}", p.received());
+    assert!(p.closed && p.closed_links.contains(&a));
+    let mut p = Pair::new();
+    p.client_sends(b"GET http://a/ HTTP/1.0\r\nHost: a\r\n\r\n");
+    let a = p.connect_last();
+    p.origin_sends(a, b"HTTP/1.1 100 Continue\r\n\r\n");
+    p.origin_sends(a, OK);
+    assert!(p.statuses.is_empty() && p.received().ends_with("ok"));
+    let mut p = Pair::new();
+    p.client_sends(get("a", "/").as_bytes());
+    let a = p.connect_last();
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    );
+    assert!(p.statuses.is_empty() && p.received().ends_with("2\r\nok\r\n0\r\n\r\n"));
 }
 
 #[test]

@@ -36,6 +36,9 @@ enum Next {
     Go,
     /// The session is over; the client connection is closed.
     End,
+    /// The session is over with a response cut short: the client connection is dropped
+    /// without a clean close (no TLS `close_notify`).
+    Abort,
     /// The session handed the connection over (tunnel, upgrade).
     Handover(Action),
 }
@@ -125,6 +128,10 @@ pub async fn serve(shared: Arc<Shared>, client: Client) {
             .await;
             let _ = link.socket.shutdown(std::net::Shutdown::Both);
         }
+        Some(Action::Abort) => {
+            // Dropped, not closed: the TCP connection ends without a TLS close_notify.
+            links.close_all();
+        }
         _ => {
             links.close_all();
             let mut w = client.writer;
@@ -147,7 +154,7 @@ struct Shell {
 }
 
 impl Shell {
-    /// Runs the session until it ends; returns the handover, if any.
+    /// Runs the session until it ends; returns the handover or the abort, if any.
     async fn run(&mut self, session: &mut Session) -> Option<Action> {
         loop {
             while let Some(action) = session.poll_action() {
@@ -156,6 +163,10 @@ impl Shell {
                     Next::End => {
                         self.record(session);
                         return None;
+                    }
+                    Next::Abort => {
+                        self.record(session);
+                        return Some(Action::Abort);
                     }
                     Next::Handover(action) => {
                         self.record(session);
@@ -192,6 +203,12 @@ impl Shell {
                     add(&self.shared.counters.bytes_from_clients, n as u64);
                     session.handle_client(registry, self.buf.filled(n), now);
                     self.buf.grow_if_full(n);
+                }
+                // A TLS client's FIN without close_notify: requests carry their own framing,
+                // so this is a half-close like a plain client's FIN (a request it cut is
+                // incomplete either way), and the responses still due go out.
+                Wake::Client(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    session.handle_client_eof(registry, now)
                 }
                 Wake::Client(Err(_)) => return None,
                 Wake::Link(id, Ok(0)) => session.handle_upstream_eof(registry, id, now),
@@ -264,6 +281,7 @@ impl Shell {
             Action::CloseLink(link) => self.links.close(link),
             Action::Log(line) => self.shared.log.line(&line),
             Action::Close => return Next::End,
+            Action::Abort => return Next::Abort,
             handover @ (Action::Tunnel { .. } | Action::Upgrade(_)) => {
                 return Next::Handover(handover)
             }

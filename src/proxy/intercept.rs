@@ -118,8 +118,9 @@ pub async fn intercept(
         Ok(s) => s,
         Err(e) => {
             // Typically a client that does not trust the Guardian CA, or pins certificates.
-            add(&shared.counters.tls_client_rejected, 1);
+            // Logged before it is counted: whoever sees the counter finds the line.
             shared.log.line(&format!("TLS with client {source} for {host} failed ({e}); if the client pins certificates, exclude {host} with NO_PROXY"));
+            add(&shared.counters.tls_client_rejected, 1);
             return;
         }
     };

@@ -308,6 +308,7 @@ impl Session {
         let expected = Expected {
             kind: RequestKind::of_method(h.method()),
             client_close: !h.keep_alive(),
+            http_1_0: h.minor_version() == 0,
             upgrade: None,
         };
         let fallback = route::authority(&route.host, route.port);

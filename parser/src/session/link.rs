@@ -33,6 +33,13 @@ pub enum LinkState {
     Switched,
 }
 
+impl LinkState {
+    /// Whether part of a response went to the client already (ending now cuts it short).
+    pub fn mid_response(self) -> bool {
+        matches!(self, LinkState::Responding { .. } | LinkState::Switched)
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct Link {
     pub(super) id: LinkId,
@@ -43,6 +50,9 @@ pub(super) struct Link {
     expected: Option<Expected>,
     /// Last time the link sent bytes (or was sent a request): the response timeout runs from it.
     pub(super) last_read: Instant,
+    /// When the first byte of a response head that has not ended came: the `header` timeout
+    /// runs from it (a head dripped a byte at a time is bounded like a client's).
+    pub(super) head_since: Option<Instant>,
     /// After a `101`: its head and the bytes that followed it.
     switched: Option<(Box<Head>, Vec<u8>)>,
 }
@@ -63,6 +73,7 @@ impl Link {
             inspector,
             expected: None,
             last_read: now,
+            head_since: None,
             switched: None,
         }
     }
@@ -73,6 +84,7 @@ impl Link {
         self.expected = Some(expected);
         self.state = LinkState::Awaiting;
         self.last_read = now;
+        self.head_since = None;
     }
 
     pub(super) fn is_busy(&self) -> bool {
@@ -160,6 +172,8 @@ impl Session {
         self.last_activity = now;
         self.links[i].last_read = now;
         let mut at = 0;
+        // Where the last response head in these bytes ended.
+        let mut head_end = None;
         loop {
             let Some(i) = self.link_index(link) else {
                 return;
@@ -172,8 +186,22 @@ impl Session {
                 self.relay_client(link, bytes, consumed);
             }
             match step.event {
-                None => break,
+                None => {
+                    // Every byte is in. While the final head is awaited, one is under way
+                    // unless the last head ended with these bytes.
+                    let link = &mut self.links[i];
+                    if link.state == LinkState::Awaiting {
+                        link.head_since = match head_end {
+                            Some(end) if end == bytes.len() => None,
+                            Some(_) => Some(now),
+                            None => Some(link.head_since.unwrap_or(now)),
+                        };
+                    }
+                    break;
+                }
                 Some(Event::Head(h)) => {
+                    head_end = Some(at);
+                    self.links[i].head_since = None;
                     if !self.on_response_head(i, h) {
                         return;
                     }
@@ -210,6 +238,9 @@ impl Session {
                     self.tally.framing_errors += 1;
                     let dest = self.links[i].dest();
                     self.log(format!("upstream {dest} sent invalid HTTP: {e}"));
+                    if self.links[i].state.mid_response() {
+                        return self.cut_short();
+                    }
                     if self.links[i].state == LinkState::Awaiting {
                         let text = format!("upstream {dest} sent an invalid response: {e}");
                         self.respond(502, "Bad Gateway", text);
@@ -243,6 +274,21 @@ impl Session {
                     link.dest()
                 )
             };
+            self.log(text.clone());
+            self.respond(502, "Bad Gateway", text);
+            self.close();
+            return false;
+        }
+        let to_http_1_0 = link.expected.as_ref().is_some_and(|e| e.http_1_0);
+        if to_http_1_0 && !interim && h.header("transfer-encoding").is_some() {
+            // A server must not send Transfer-Encoding to an HTTP/1.0 request (RFC 9112 §6.1):
+            // relayed, the client would read the chunk framing as body (and a keep-alive
+            // client the next response too).
+            self.tally.upstream_errors += 1;
+            let text = format!(
+                "upstream {} sent a Transfer-Encoding response to an HTTP/1.0 request",
+                link.dest()
+            );
             self.log(text.clone());
             self.respond(502, "Bad Gateway", text);
             self.close();
@@ -330,10 +376,13 @@ impl Session {
             }
             (_, state) => {
                 self.tally.upstream_errors += 1;
+                let text =
+                    format!("upstream {dest} closed the connection without a complete response");
+                if state.mid_response() {
+                    self.log(text);
+                    return self.cut_short();
+                }
                 if state == LinkState::Awaiting {
-                    let text = format!(
-                        "upstream {dest} closed the connection without a complete response"
-                    );
                     self.log(text.clone());
                     self.respond(502, "Bad Gateway", text);
                 }
@@ -363,6 +412,7 @@ impl Session {
                 );
                 self.close();
             }
+            state if state.mid_response() => self.cut_short(),
             _ => self.close(),
         }
     }

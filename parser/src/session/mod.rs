@@ -169,6 +169,12 @@ pub enum Action {
     Log(String),
     /// Close the client connection (after the writes before it). The session is over.
     Close,
+    /// Close the client connection without ending it cleanly: a response was cut short (its
+    /// origin failed or sent invalid framing mid-body, or went silent past the `response`
+    /// timeout). Over TLS no `close_notify` is sent, so the client can tell the end of a
+    /// close-delimited body from a truncation, as it could without Guardian in between. The
+    /// session is over.
+    Abort,
 }
 
 /// An honoured `101 Switching Protocols`.
@@ -220,6 +226,8 @@ struct Expected {
     kind: RequestKind,
     /// The client asked to close after this exchange.
     client_close: bool,
+    /// The request was HTTP/1.0: its response cannot be chunked (RFC 9112 §6.1).
+    http_1_0: bool,
     /// The request asked to switch protocols (kept for the relay).
     upgrade: Option<Box<Head>>,
 }
@@ -280,6 +288,9 @@ impl Session {
         }
         let t = &self.config.timeouts;
         let mut next = self.client.head_since().map(|since| since + t.header);
+        if let Some((_, at)) = self.response_head_deadline() {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
         match self.response_clock() {
             Some((_, since)) => {
                 let at = since + t.response;
@@ -349,13 +360,31 @@ impl Session {
             ));
             self.client.state = ClientState::Finishing;
         }
+        if let Some((id, _)) = self.response_head_deadline().filter(|(_, at)| now >= *at) {
+            // An origin dripping its response head: bounded like a client's head.
+            self.tally.timeouts += 1;
+            let dest = self.dest_of(id);
+            let limit = humantime::format_duration(t.header);
+            self.log(format!(
+                "upstream {dest}: response head not complete within {limit} (header timeout)"
+            ));
+            self.respond(
+                504,
+                "Gateway Timeout",
+                format!("upstream {dest} did not finish its response head within {limit}"),
+            );
+            self.drop_link(id);
+            self.close();
+            return;
+        }
         match self.response_clock() {
             Some((id, last)) if now >= last + t.response => {
                 self.tally.timeouts += 1;
                 let dest = self.dest_of(id);
                 let limit = humantime::format_duration(t.response);
                 self.log(format!("upstream {dest}: response timeout ({limit})"));
-                if self.response_not_started(id) {
+                let started = !self.response_not_started(id);
+                if !started {
                     self.respond(
                         504,
                         "Gateway Timeout",
@@ -363,7 +392,11 @@ impl Session {
                     );
                 }
                 self.drop_link(id);
-                self.close();
+                if started {
+                    self.cut_short();
+                } else {
+                    self.close();
+                }
                 return;
             }
             None if now >= self.last_activity + t.idle => {
@@ -394,6 +427,15 @@ impl Session {
         let uploading = link.state == LinkState::Awaiting
             && self.client.state == ClientState::Body { link: link.id };
         (!uploading).then_some((link.id, link.last_read))
+    }
+
+    /// The outstanding link whose response head is under way, and when the `header` timeout
+    /// ends it.
+    fn response_head_deadline(&self) -> Option<(LinkId, Instant)> {
+        let link = self
+            .outstanding()
+            .filter(|l| l.state == LinkState::Awaiting)?;
+        Some((link.id, link.head_since? + self.config.timeouts.header))
     }
 
     fn link_index(&self, id: LinkId) -> Option<usize> {
@@ -440,6 +482,16 @@ impl Session {
 
     /// Ends the session: closes every link and then the client.
     fn close(&mut self) {
+        self.end(Action::Close);
+    }
+
+    /// Ends the session with a response cut short ([`Action::Abort`]).
+    fn cut_short(&mut self) {
+        self.end(Action::Abort);
+    }
+
+    /// Ends the session: every link dropped, then `last`.
+    fn end(&mut self, last: Action) {
         if self.client.is_over() {
             return;
         }
@@ -448,7 +500,7 @@ impl Session {
         }
         self.client.state = ClientState::Done;
         self.client.pending = Vec::new();
-        self.actions.push_back(Action::Close);
+        self.actions.push_back(last);
     }
 
     fn write_client(&mut self, bytes: &[u8]) {
