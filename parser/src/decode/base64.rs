@@ -261,6 +261,45 @@ impl Base64Runs {
     }
 }
 
+/// Decodes one whole base64 / base64url token (padding optional, nothing else allowed, as in
+/// an `Authorization: Basic` value) into `out`; `false` (with `out` unspecified) if `token` is
+/// not one.
+pub fn decode_token(token: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if token.starts_with(b"=") {
+        return false;
+    }
+    let data = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    if data.len() % 4 == 1 {
+        return false;
+    }
+    let mut quads = data.chunks_exact(4);
+    for q in &mut quads {
+        let v = [q[0], q[1], q[2], q[3]].map(|b| VALUES[b as usize]);
+        if v.contains(&OTHER) {
+            return false;
+        }
+        push_quantum(out, v);
+    }
+    let rest: Vec<u8> = quads
+        .remainder()
+        .iter()
+        .map(|&b| VALUES[b as usize])
+        .collect();
+    if rest.contains(&OTHER) {
+        return false;
+    }
+    match rest[..] {
+        [a, b] => out.push(a << 2 | b >> 4),
+        [a, b, c] => out.extend_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2]),
+        _ => {}
+    }
+    true
+}
+
 fn push_quantum(out: &mut Vec<u8>, q: [u8; 4]) {
     out.extend_from_slice(&[
         q[0] << 2 | q[1] >> 4,
@@ -287,6 +326,32 @@ mod tests {
             true
         });
         out
+    }
+
+    #[test]
+    fn a_whole_token_decodes_with_or_without_padding_and_nothing_else_does() {
+        let mut out = Vec::new();
+        for (token, plain) in [
+            (&b"dXNlcjpwYXNz"[..], &b"user:pass"[..]),
+            (b"dXNlcjpwYXNzMQ==", b"user:pass1"),
+            (b"dXNlcjpwYXNzMQ", b"user:pass1"),
+            (b"dXNlcjpwYXNzMTI=", b"user:pass12"),
+            (b"dXNlcjpwYXNzMTI", b"user:pass12"),
+            (b"-_-_", &[0xfb, 0xff, 0xbf]),
+            (b"", b""),
+        ] {
+            assert!(decode_token(token, &mut out), "{token:?}");
+            assert_eq!(out, plain);
+        }
+        for bad in [
+            &b"dXNlc"[..],
+            b"dXNl cjpw",
+            b"dXNl:jpw",
+            b"dXNlcjpwYXNz===",
+            b"=",
+        ] {
+            assert!(!decode_token(bad, &mut out), "{bad:?}");
+        }
     }
 
     #[test]

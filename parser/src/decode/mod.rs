@@ -10,6 +10,7 @@
 //! tool-call `arguments`, depth 2).
 
 mod base64;
+pub(crate) use base64::decode_token as decode_base64_token;
 mod confusables;
 mod content;
 pub mod deltas;

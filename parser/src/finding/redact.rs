@@ -1,7 +1,8 @@
 //! Snippet redaction (SPEC §5): every match of every EXFIL rule becomes `[REDACTED:<id>]`, any
-//! other run of 20+ base64/hex-alphabet characters becomes `[REDACTED]`, and so does the
-//! password of any URL's user info (whatever the edge cut of it); invalid UTF-8 becomes
-//! `\xNN`. A token cut by the snippet edge is dropped, so no secret leaks in part either.
+//! other run of 20+ base64/hex-alphabet characters becomes `[REDACTED]`, and so do the
+//! password of any URL's user info (whatever the edge cut of it) and the credentials of a
+//! `Basic` or `Bearer` authorization (however short); invalid UTF-8 becomes `\xNN`. A token
+//! cut by the snippet edge is dropped, so no secret leaks in part either.
 
 use std::fmt::Write;
 use std::ops::Range;
@@ -45,11 +46,62 @@ pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
             .into_iter()
             .map(|(rule, range)| (range, registry.rule(rule).id.as_str()))
             .collect();
-    if registry.rule(m.rule).threat == ThreatType::Exfil {
+    let primary = (registry.rule(m.rule).threat == ThreatType::Exfil).then_some(within);
+    let passwords = url_passwords(text, m.cut.1)
+        .into_iter()
+        .chain(auth_credentials(text));
+    for range in passwords {
+        // The match inside a password keeps its id; the rest of the password is redacted.
+        match &primary {
+            Some(w) if range.start < w.end && w.start < range.end => {
+                for piece in [range.start..w.start, w.end..range.end] {
+                    if !piece.is_empty() {
+                        replace.push((piece, ""));
+                    }
+                }
+            }
+            _ => replace.push((range, "")),
+        }
+    }
+    if let Some(within) = primary {
         replace.push((within, registry.rule(m.rule).id.as_str()));
     }
-    replace.extend(url_passwords(text, m.cut.1).into_iter().map(|r| (r, "")));
     redact_ranges(text, replace)
+}
+
+/// The credentials of every `Basic` and `Bearer` authorization in `text` (the scheme in any
+/// case, then one or more spaces): a `user:password` pair (decoded basic auth) keeps its user;
+/// a token (a bearer token, a base64 basic value) is redacted whole, however short.
+fn auth_credentials(text: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 7 <= text.len() {
+        let scheme = if text[i..i + 6].eq_ignore_ascii_case(b"basic ") {
+            6
+        } else if text[i..i + 7].eq_ignore_ascii_case(b"bearer ") {
+            7
+        } else {
+            i += 1;
+            continue;
+        };
+        let glued = i > 0 && text[i - 1].is_ascii_alphanumeric();
+        let mut start = i + scheme;
+        while text.get(start) == Some(&b' ') {
+            start += 1;
+        }
+        let end = text[start..]
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b','))
+            .map_or(text.len(), |n| start + n);
+        if !glued && start < end {
+            let from = memchr::memchr(b':', &text[start..end]).map_or(start, |c| start + c + 1);
+            if from < end {
+                out.push(from..end);
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out
 }
 
 /// The password of every `scheme://user:password@host` in `text`, whichever rule (if any)

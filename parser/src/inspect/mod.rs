@@ -14,7 +14,9 @@ pub use expected_use::{
 };
 
 use crate::decode::encoded::{strip_zero_width, target_views, Scope};
-use crate::decode::{BodyDecoder, EncodedView, Normaliser, Reassembly, TextForm, View};
+use crate::decode::{
+    decode_base64_token, BodyDecoder, EncodedView, Normaliser, Reassembly, TextForm, View,
+};
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
 use crate::scan::{
@@ -420,6 +422,9 @@ impl Inspector {
             self.segments
                 .push((self.head_view.len(), Segment::Header { credential }));
         }
+        if head.role() == Role::Request {
+            self.push_basic_credentials(head);
+        }
         if head.role() == Role::Request && self.encoded_views {
             // The target's decoded views follow the headers, as segments of their own.
             let (target, mut folded) = std::mem::take(&mut self.target_scratch);
@@ -435,6 +440,37 @@ impl Inspector {
                     .push((self.head_view.len(), Segment::Decoded { folded: true }));
             }
             self.target_scratch = (target, folded);
+        }
+    }
+
+    /// Appends each `Authorization: Basic` (or `Proxy-Authorization`) credential decoded, as a
+    /// credential header line of its own (`name: Basic user:password`): git, pip and docker
+    /// send tokens as the password of basic auth, so a token is found there (and is expected
+    /// use only to its provider, like any credential header).
+    fn push_basic_credentials(&mut self, head: &Head) {
+        let mut decoded = Vec::new();
+        for (name, value) in head.headers() {
+            let authorization = name.eq_ignore_ascii_case(b"authorization")
+                || name.eq_ignore_ascii_case(b"proxy-authorization");
+            let Some(token) = authorization.then(|| basic_token(value)).flatten() else {
+                continue;
+            };
+            if !decode_base64_token(token, &mut decoded) {
+                continue;
+            }
+            self.head_view.extend_from_slice(name);
+            self.head_view.extend_from_slice(b": Basic ");
+            // One line, whatever the credential holds.
+            self.head_view.extend(decoded.iter().map(|&b| {
+                if b == b'\n' || b == b'\r' {
+                    b' '
+                } else {
+                    b
+                }
+            }));
+            self.head_view.push(b'\n');
+            self.segments
+                .push((self.head_view.len(), Segment::Header { credential: true }));
         }
     }
 
@@ -468,8 +504,10 @@ impl Inspector {
         mut from_view: View,
     ) {
         let rule = registry.rule(m.rule);
+        let mut m = m;
         if let Some((view, segments)) = head {
             let start = usize::try_from(m.start).unwrap_or(usize::MAX);
+            m = within_line(m, view, segments);
             match segments.iter().find(|(end, _)| start < *end) {
                 Some((_, Segment::Decoded { folded })) => {
                     if *folded && !crate::decode::encoded::is_folded_rule(&rule.id) {
@@ -557,6 +595,45 @@ impl Inspector {
                 .iter()
                 .any(|p| host_matches(p, host))
     }
+}
+
+/// The value of a `Basic` authorization (`Basic <token68>`, the scheme in any case).
+fn basic_token(value: &[u8]) -> Option<&[u8]> {
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case(b"basic ") {
+        return None;
+    }
+    let token = value[6..].trim_ascii();
+    (!token.is_empty()).then_some(token)
+}
+
+/// A head match with its snippet context cut to the line (segment) it is on: a finding in a
+/// header never shows a neighbouring header's value (a cookie, another credential, the raw
+/// form of a decoded basic credential).
+fn within_line(mut m: RawMatch, view: &[u8], segments: &[(usize, Segment)]) -> RawMatch {
+    let start = usize::try_from(m.start).unwrap_or(usize::MAX);
+    let end = usize::try_from(m.end).unwrap_or(usize::MAX);
+    let Some(i) = segments.iter().position(|(e, _)| start < *e) else {
+        return m;
+    };
+    let line_start = i.checked_sub(1).map_or(0, |p| segments[p].0);
+    let mut line_end = segments[i].0;
+    if view.get(line_end.wrapping_sub(1)) == Some(&b'\n') {
+        line_end -= 1;
+    }
+    let ctx_start = start - m.within.start;
+    let ctx_end = ctx_start + m.context.len();
+    // A match reaching past its line keeps what it matched.
+    let lo = ctx_start.max(line_start.min(start));
+    let hi = ctx_end.min(line_end.max(end));
+    if lo == ctx_start && hi == ctx_end {
+        return m;
+    }
+    m.context = m.context[lo - ctx_start..hi - ctx_start].to_vec();
+    m.within = start - lo..end - lo;
+    // An edge at the line's start or end cuts no token.
+    m.cut = (m.cut.0 && lo != line_start, m.cut.1 && hi != line_end);
+    m
 }
 
 /// Whether a head match sits where its credential is sent by design: a credential header, a
