@@ -223,6 +223,24 @@ fn an_absolute_form_target_sets_host_to_its_authority() {
 }
 
 #[test]
+fn a_fragment_in_the_target_is_not_sent_upstream() {
+    // `http://host#top` went out as the request line `GET #top HTTP/1.1`.
+    let (origin, seen) = raw_origin(|_, c| answer_each_request(c));
+    let g = Guardian::serve(json!({}));
+    let mut c = RawClient::connect(g.addr, WAIT);
+    for target in ["#top", "/p?q=1#top"] {
+        c.send(
+            format!("GET http://{origin}{target} HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(c.response().expect("answer").body_text(), "good");
+    }
+    let text = seen.received_text();
+    assert!(text.starts_with("GET / HTTP/1.1\r\n"), "{text}");
+    assert!(text.contains("GET /p?q=1 HTTP/1.1\r\n"), "{text}");
+    assert!(!text.contains('#'), "{text}");
+}
+
+#[test]
 fn http_1_0_with_transfer_encoding_is_400() {
     let (origin, seen) = raw_origin(|_, c| answer_each_request(c));
     let g = Guardian::serve(json!({}));

@@ -756,6 +756,27 @@ fn an_absolute_form_target_sets_host_to_its_authority() {
 }
 
 #[test]
+fn a_fragment_is_not_sent_upstream() {
+    // `http://a#top` went out as `GET #top`, an invalid request line; a fragment after a
+    // path or query went out as part of it.
+    for (target, sent) in [
+        ("http://a#top", "/"),
+        ("http://a/x#top", "/x"),
+        ("http://a/x?q=1#top?y", "/x?q=1"),
+        ("http://a?q#top", "/?q"),
+    ] {
+        let mut p = Pair::new();
+        p.client_sends(format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        let a = p.connect_last();
+        assert_eq!(
+            p.sent(a),
+            format!("GET {sent} HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "{target}"
+        );
+    }
+}
+
+#[test]
 fn http_1_0_with_transfer_encoding_is_400() {
     let mut p = Pair::new();
     p.client_sends(b"POST http://a/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");

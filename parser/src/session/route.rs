@@ -20,22 +20,29 @@ pub struct Route {
 /// targets); `absolute` keeps the absolute form (for a parent proxy). `None`: not a request a
 /// forward proxy can route.
 pub fn route(head: &Head, origin: Option<&(String, u16)>, absolute: bool) -> Option<Route> {
+    // A fragment is never sent (RFC 9110 §4.2.5, RFC 9112 §3.2: no request-target form holds
+    // one); it is scanned with the rest of the target all the same.
+    let target = head.target();
+    let target = &target[..memchr::memchr(b'#', target).unwrap_or(target.len())];
     if let Some((host, port)) = origin {
         return Some(Route {
             host: host.clone(),
             port: *port,
-            target: head.target().to_vec(),
+            target: if target.is_empty() {
+                b"/".to_vec()
+            } else {
+                target.to_vec()
+            },
             named: None,
         });
     }
-    let target = head.target();
     let rest = target
         .get(..7)
         .filter(|p| p.eq_ignore_ascii_case(b"http://"))
         .map(|_| &target[7..])?;
     let end = rest
         .iter()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .position(|b| matches!(b, b'/' | b'?'))
         .unwrap_or(rest.len());
     let named = std::str::from_utf8(&rest[..end]).ok()?;
     let (host, port) = split_authority(named, 80)?;
