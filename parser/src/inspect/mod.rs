@@ -499,12 +499,11 @@ impl Inspector {
     fn report(
         &mut self,
         registry: &Registry,
-        m: RawMatch,
+        mut m: RawMatch,
         head: Option<HeadView<'_>>,
         mut from_view: View,
     ) {
         let rule = registry.rule(m.rule);
-        let mut m = m;
         if let Some((view, segments)) = head {
             let start = usize::try_from(m.start).unwrap_or(usize::MAX);
             m = within_line(m, view, segments);
