@@ -54,7 +54,13 @@ fn negative_cases_stay_silent_in_every_encoded_form() {
 #[test]
 fn positive_cases_are_found_once_base64_and_hex_wrapped_in_streamed_deltas() {
     let checked = check_positives(
-        |case, direction| named(encoded_stream_forms(direction, &case.input)),
+        |case, direction| {
+            named(encoded_stream_forms(
+                direction,
+                &case.input,
+                is_folded_rule(&case.pattern),
+            ))
+        },
         |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
     assert!(checked > 5000, "{checked}");
@@ -64,7 +70,7 @@ fn positive_cases_are_found_once_base64_and_hex_wrapped_in_streamed_deltas() {
 fn negative_cases_stay_silent_base64_and_hex_wrapped_in_streamed_deltas() {
     check_negatives(
         &[Platform::Picoclaw, Platform::Generic],
-        |case, direction| named(encoded_stream_forms(direction, &case.input)),
+        |case, direction| named(encoded_stream_forms(direction, &case.input, true)),
         |r, d, s: &Vec<u8>| inspect(r, d, s),
     );
 }

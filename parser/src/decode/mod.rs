@@ -137,7 +137,7 @@ impl BodyDecoder {
     ///
     /// A streamed body's text is its reassembled view (set before, with
     /// [`Self::with_reassembly`]): each logical stream then gets decoded views of its own,
-    /// within this view's budget, and no zero-width or look-alike handling.
+    /// within this view's budget, and zero-width and look-alike handling of its own.
     pub fn with_encoded(mut self, encoded: Option<EncodedView>) -> Self {
         if let Some(r) = self.reassembly.take() {
             self.reassembly = Some(r.with_encoded_views(encoded.map(|e| e.budget_left())));

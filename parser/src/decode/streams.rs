@@ -10,7 +10,8 @@
 //! text, delta boundaries cut words where the agent sees none and made false positives.
 //!
 //! Each logical text also gets the decoded views of a body's text ([`EncodedView`]: base64 and
-//! hex runs, decoded to depth 2 with percent-decoding) when they are on
+//! hex runs, decoded to depth 2 with percent-decoding), and has zero-width characters dropped
+//! and look-alike letters folded like a body's text ([`Cleaner`]), when they are on
 //! ([`Reassembly::with_encoded_views`]), so a base64-wrapped secret streamed as deltas is found
 //! as in a plain body; their matches carry their [`View`] and are taken with
 //! [`Reassembly::encoded_found`], so that the inspector reports a match once.
@@ -26,11 +27,13 @@
 //! per stream, one scanner window (≤ 33 KiB), the batch (≤ 4 KiB) and the decoded views'
 //! windows (created when a run is found).
 
+use super::confusables::Cleaner;
 use super::deltas::{DeltaParser, StreamKey};
 use super::encoded::{EncodedView, Scope, View};
 use super::ndjson::NdjsonParser;
 use super::sse::{SseParser, NOT_DATA, PLAIN_RUN};
 use super::text::{Normaliser, TextForm};
+use super::TextSink;
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
 
 /// Most logical streams reassembled per message.
@@ -55,62 +58,75 @@ struct Stream {
     /// Text not yet scanned (at most [`BATCH`] bytes).
     batch: Vec<u8>,
     encoded: Option<EncodedView>,
+    /// Zero-width characters dropped and look-alikes folded, as in a body's text (with the
+    /// decoded views).
+    cleaner: Option<Cleaner>,
 }
 
 impl Stream {
-    /// Scans the batch: nested JSON undone, then the scanner and the decoded views.
+    /// Scans the batch: nested JSON undone, then cleaned, then the scanner and the decoded
+    /// views (which share the streams' `budget`).
     fn flush(&mut self, registry: &Registry, out: &mut Vec<RawMatch>, budget: &mut Option<u64>) {
         if self.batch.is_empty() {
             return;
         }
-        let Stream {
-            nested,
-            scanner,
-            batch,
-            encoded,
-            ..
-        } = self;
-        let mut scan = |t: &[u8]| {
-            if let (Some(e), Some(b)) = (encoded.as_mut(), budget.as_mut()) {
-                e.set_budget(*b);
-                e.push(registry, t);
-                *b = e.budget_left();
-            }
-            scanner.push(registry, t, out)
-        };
-        match nested {
+        let mut batch = std::mem::take(&mut self.batch);
+        self.with_sink(registry, out, budget, |nested, sink| match nested {
             Some(n) => {
-                n.push(batch, &mut scan);
+                n.push(&batch, &mut |t| sink.push(t));
             }
             None => {
-                scan(batch);
+                sink.push(&batch);
             }
-        }
+        });
         batch.clear();
+        self.batch = batch;
     }
 
     /// The text ended: the batch, then every scanner's tail.
     fn finish(&mut self, registry: &Registry, out: &mut Vec<RawMatch>, budget: &mut Option<u64>) {
         self.flush(registry, out, budget);
+        self.with_sink(registry, out, budget, |nested, sink| {
+            if let Some(n) = nested {
+                n.finish(&mut |t| sink.push(t));
+            }
+            sink.finish_text();
+            sink.finish_scan();
+        });
+        if let Some(e) = &mut self.encoded {
+            e.finish(registry);
+        }
+    }
+
+    /// Runs `f` with this stream's text sink, its decoded views given the streams' budget
+    /// left and taking back what they did not use.
+    fn with_sink(
+        &mut self,
+        registry: &Registry,
+        out: &mut Vec<RawMatch>,
+        budget: &mut Option<u64>,
+        f: impl FnOnce(Option<&mut Normaliser>, &mut TextSink<'_>),
+    ) {
         let Stream {
             nested,
             scanner,
             encoded,
+            cleaner,
             ..
         } = self;
-        if let Some(n) = nested {
-            n.finish(&mut |t| {
-                if let (Some(e), Some(b)) = (encoded.as_mut(), budget.as_mut()) {
-                    e.set_budget(*b);
-                    e.push(registry, t);
-                    *b = e.budget_left();
-                }
-                scanner.push(registry, t, out)
-            });
+        if let (Some(e), Some(b)) = (encoded.as_mut(), budget.as_ref()) {
+            e.set_budget(*b);
         }
-        scanner.finish(registry, out);
-        if let Some(e) = encoded {
-            e.finish(registry);
+        let mut sink = TextSink {
+            registry,
+            scanner,
+            cleaner,
+            encoded,
+            out,
+        };
+        f(nested.as_mut(), &mut sink);
+        if let (Some(e), Some(b)) = (encoded.as_ref(), budget.as_mut()) {
+            *b = e.budget_left();
         }
     }
 }
@@ -146,6 +162,7 @@ impl Streams {
                     encoded: self
                         .encoded_budget
                         .map(|b| EncodedView::new(Scope::Body, self.direction, b)),
+                    cleaner: self.encoded_budget.map(|_| Cleaner::new()),
                 });
                 self.list.len() - 1
             }

@@ -262,8 +262,14 @@ fn target(path: &str) -> Vec<u8> {
 
 /// The base64 and hex forms of `input` (padded to a decoded run) carried as text deltas: in
 /// every provider's SSE shape split into deltas of 1, 3 and 7 characters, and as NDJSON in
-/// 3-character deltas. Each is a full message of the case's direction.
-pub fn encoded_stream_forms(direction: Direction, input: &[u8]) -> Vec<(String, Vec<u8>)> {
+/// 3-character deltas; and `input` with zero-width characters inside (and, when `folded`: the
+/// case's rule is a path or command rule, with look-alike letters too) in every SSE shape in
+/// 3-character deltas and as NDJSON. Each is a full message of the case's direction.
+pub fn encoded_stream_forms(
+    direction: Direction,
+    input: &[u8],
+    folded: bool,
+) -> Vec<(String, Vec<u8>)> {
     let data = padded(input);
     let mut forms = Vec::new();
     for (encoding, text) in [
@@ -285,6 +291,38 @@ pub fn encoded_stream_forms(direction: Direction, input: &[u8]) -> Vec<(String, 
         }
         forms.push((
             format!("ndjson-3-{encoding}"),
+            message(
+                direction,
+                "application/x-ndjson",
+                "",
+                &ndjson_body(&text, 3),
+            ),
+        ));
+    }
+    let mut cleaned = vec![("zero-width", with_zero_width(input))];
+    if folded {
+        cleaned.push((
+            "look-alikes-zero-width",
+            with_zero_width(&with_look_alikes(input)),
+        ));
+    }
+    for (name, bytes) in cleaned {
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        for (shape, _, _) in SSE_SHAPES {
+            forms.push((
+                format!("sse-{shape}-3-{name}"),
+                message(
+                    direction,
+                    "text/event-stream",
+                    "",
+                    &sse_body(shape, &text, 3),
+                ),
+            ));
+        }
+        forms.push((
+            format!("ndjson-3-{name}"),
             message(
                 direction,
                 "application/x-ndjson",
