@@ -262,7 +262,6 @@ impl Session {
         if status == 101 && !link.switch_agreed(&h) {
             // A switch nobody asked for would turn the rest of the stream into an unscanned
             // tunnel.
-            self.tally.upstream_errors += 1;
             let text = if asked {
                 format!(
                     "upstream {} switched to a protocol the request did not offer",
@@ -274,9 +273,7 @@ impl Session {
                     link.dest()
                 )
             };
-            self.log(text.clone());
-            self.respond(502, "Bad Gateway", text);
-            self.close();
+            self.refuse_response(text);
             return false;
         }
         let to_http_1_0 = link.expected.as_ref().is_some_and(|e| e.http_1_0);
@@ -284,14 +281,11 @@ impl Session {
             // A server must not send Transfer-Encoding to an HTTP/1.0 request (RFC 9112 §6.1):
             // relayed, the client would read the chunk framing as body (and a keep-alive
             // client the next response too).
-            self.tally.upstream_errors += 1;
             let text = format!(
                 "upstream {} sent a Transfer-Encoding response to an HTTP/1.0 request",
                 link.dest()
             );
-            self.log(text.clone());
-            self.respond(502, "Bad Gateway", text);
-            self.close();
+            self.refuse_response(text);
             return false;
         }
         let close_after = !interim && (client_close || !h.keep_alive());
@@ -304,6 +298,15 @@ impl Session {
         }
         self.write_client(&head);
         true
+    }
+
+    /// A response head that must not reach the client: counted, logged, a 502 instead, and the
+    /// session ends.
+    fn refuse_response(&mut self, text: String) {
+        self.tally.upstream_errors += 1;
+        self.log(text.clone());
+        self.respond(502, "Bad Gateway", text);
+        self.close();
     }
 
     /// The client side finished the upgrade request and the origin switched: hand over.
