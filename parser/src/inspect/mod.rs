@@ -421,9 +421,9 @@ impl Inspector {
                 .any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
             self.segments
                 .push((self.head_view.len(), Segment::Header { credential }));
-        }
-        if head.role() == Role::Request {
-            self.push_basic_credentials(head);
+            if credential && head.role() == Role::Request {
+                self.push_basic_credential(name, value);
+            }
         }
         if head.role() == Role::Request && self.encoded_views {
             // The target's decoded views follow the headers, as segments of their own.
@@ -443,35 +443,35 @@ impl Inspector {
         }
     }
 
-    /// Appends each `Authorization: Basic` (or `Proxy-Authorization`) credential decoded, as a
-    /// credential header line of its own (`name: Basic user:password`): git, pip and docker
-    /// send tokens as the password of basic auth, so a token is found there (and is expected
-    /// use only to its provider, like any credential header).
-    fn push_basic_credentials(&mut self, head: &Head) {
+    /// After an `Authorization: Basic` (or `Proxy-Authorization`) field, its credential
+    /// decoded, as a credential header line of its own (`name: Basic user:password`): git, pip
+    /// and docker send tokens as the password of basic auth, so a token is found there (and is
+    /// expected use only to its provider, like any credential header).
+    fn push_basic_credential(&mut self, name: &[u8], value: &[u8]) {
+        let authorization = name.eq_ignore_ascii_case(b"authorization")
+            || name.eq_ignore_ascii_case(b"proxy-authorization");
+        let Some(token) = authorization.then(|| basic_token(value)).flatten() else {
+            return;
+        };
         let mut decoded = Vec::new();
-        for (name, value) in head.headers() {
-            let authorization = name.eq_ignore_ascii_case(b"authorization")
-                || name.eq_ignore_ascii_case(b"proxy-authorization");
-            let Some(token) = authorization.then(|| basic_token(value)).flatten() else {
-                continue;
-            };
-            if !decode_base64_token(token, &mut decoded) {
-                continue;
-            }
-            self.head_view.extend_from_slice(name);
-            self.head_view.extend_from_slice(b": Basic ");
-            // One line, whatever the credential holds.
-            self.head_view.extend(decoded.iter().map(|&b| {
+        if !decode_base64_token(token, &mut decoded) {
+            return;
+        }
+        self.head_view.extend_from_slice(name);
+        self.head_view.extend_from_slice(b": Basic ");
+        // One line, whatever the credential holds.
+        self.head_view.extend(decoded.iter().map(
+            |&b| {
                 if b == b'\n' || b == b'\r' {
                     b' '
                 } else {
                     b
                 }
-            }));
-            self.head_view.push(b'\n');
-            self.segments
-                .push((self.head_view.len(), Segment::Header { credential: true }));
-        }
+            },
+        ));
+        self.head_view.push(b'\n');
+        self.segments
+            .push((self.head_view.len(), Segment::Header { credential: true }));
     }
 
     /// Turns raw matches into detections. `head` gives the head view and its segments when the
