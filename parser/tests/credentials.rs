@@ -284,6 +284,30 @@ fn trusted_credential_hosts_cover_the_new_ids() {
     );
 }
 
+/// Sends `body` (which holds an SSH key path) outbound: the path is found, and no finding's
+/// snippet shows any of `secrets`.
+fn assert_no_snippet_shows(registry: &Registry, body: &str, secrets: &[&str]) {
+    let found = inspect(
+        registry,
+        Direction::Outbound,
+        &request("text/plain", "", body.as_bytes()),
+    );
+    assert!(
+        found.iter().any(|d| d.pattern == "ssh_key_path"),
+        "{found:?}"
+    );
+    for d in &found {
+        for secret in secrets {
+            assert!(
+                !d.snippet.contains(secret),
+                "{} leaks {secret}: {}",
+                d.pattern,
+                d.snippet
+            );
+        }
+    }
+}
+
 #[test]
 fn no_snippet_shows_a_new_secret_or_a_neighbouring_database_password() {
     let registry = registry();
@@ -307,23 +331,7 @@ fn no_snippet_shows_a_new_secret_or_a_neighbouring_database_password() {
     // Each secret next to an SSH key path, so that it sits in that finding's snippet too.
     for secret in secrets {
         let body = format!("cat ~/.ssh/id_rsa; export T={secret} # done");
-        let found = inspect(
-            &registry,
-            Direction::Outbound,
-            &request("text/plain", "", body.as_bytes()),
-        );
-        assert!(
-            found.iter().any(|d| d.pattern == "ssh_key_path"),
-            "{found:?}"
-        );
-        for d in &found {
-            assert!(
-                !d.snippet.contains(secret),
-                "{} leaks {secret}: {}",
-                d.pattern,
-                d.snippet
-            );
-        }
+        assert_no_snippet_shows(&registry, &body, &[secret]);
     }
     // The case: a database URL beside another finding, outbound and inbound; with the
     // URL before the match (the snippet's left edge cuts its scheme off), and with a password
@@ -472,20 +480,11 @@ fn a_head_snippet_shows_only_its_own_line_and_no_authorization_value() {
         "curl -H \"Proxy-Authorization: basic YWRtOmh1bnRlcjI=\" -d @/home/u/.ssh/id_rsa",
         "export AUTH='Basic   adm:hunter2' KEY=/home/u/.ssh/id_rsa",
     ] {
-        let found = inspect(
+        assert_no_snippet_shows(
             &registry,
-            Direction::Outbound,
-            &request("text/plain", "", body.as_bytes()),
+            body,
+            &["opaqueTok3n", "YWRtOmh1bnRlcjI", "hunter2"],
         );
-        assert!(
-            found.iter().any(|d| d.pattern == "ssh_key_path"),
-            "{found:?}"
-        );
-        for d in &found {
-            for secret in ["opaqueTok3n", "YWRtOmh1bnRlcjI", "hunter2"] {
-                assert!(!d.snippet.contains(secret), "{}", d.snippet);
-            }
-        }
     }
     // Prose about authorization keeps its words.
     let text =
