@@ -68,12 +68,12 @@ fn negative_cases_stay_silent_in_every_websocket_form() {
 }
 
 #[test]
-fn positive_cases_are_found_once_base64_and_hex_wrapped_in_websocket_messages() {
+fn positive_cases_are_found_once_encoded_in_websocket_messages() {
     check_positives(ws_forms(encoded_websocket_forms), run_form);
 }
 
 #[test]
-fn negative_cases_stay_silent_base64_and_hex_wrapped_in_websocket_messages() {
+fn negative_cases_stay_silent_encoded_in_websocket_messages() {
     check_negatives(&PLATFORMS, ws_forms(encoded_websocket_forms), run_form);
 }
 

@@ -292,6 +292,12 @@ impl Cleaner {
         more
     }
 
+    /// The scanned part went on to `to` without this cleaner (a binary WebSocket message
+    /// between text ones): no fold is remembered there.
+    pub fn skipped(&mut self, to: u64) {
+        self.clear_bits(to);
+    }
+
     /// Whether a letter in `start..end` of the scanned text was folded.
     pub fn covers_fold(&self, start: u64, end: u64) -> bool {
         let Some(bits) = &self.folds else {

@@ -30,7 +30,7 @@ pub use encoded::{EncodedView, View};
 pub use streams::Reassembly;
 pub use text::{Normaliser, TextForm};
 
-use confusables::Cleaner;
+pub(crate) use confusables::Cleaner;
 use content::Layer;
 
 use crate::scan::{RawMatch, Registry, StreamScanner};
@@ -249,16 +249,16 @@ impl BodyDecoder {
 
 /// Where a body's normalised text goes: cleaned (zero-width dropped, look-alikes folded), then
 /// to its scanner and its decoded views.
-struct TextSink<'a> {
-    registry: &'a Registry,
-    scanner: &'a mut StreamScanner,
-    cleaner: &'a mut Option<Cleaner>,
-    encoded: &'a mut Option<EncodedView>,
-    out: &'a mut Vec<RawMatch>,
+pub(crate) struct TextSink<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) scanner: &'a mut StreamScanner,
+    pub(crate) cleaner: &'a mut Option<Cleaner>,
+    pub(crate) encoded: &'a mut Option<EncodedView>,
+    pub(crate) out: &'a mut Vec<RawMatch>,
 }
 
 impl TextSink<'_> {
-    fn push(&mut self, text: &[u8]) -> bool {
+    pub(crate) fn push(&mut self, text: &[u8]) -> bool {
         let before = self.out.len();
         let TextSink {
             registry,
@@ -282,7 +282,7 @@ impl TextSink<'_> {
     }
 
     /// The text ended: a character cut short is scanned as it was.
-    fn finish_text(&mut self) {
+    pub(crate) fn finish_text(&mut self) {
         let TextSink {
             registry,
             scanner,
@@ -301,7 +301,7 @@ impl TextSink<'_> {
         });
     }
 
-    fn finish_scan(&mut self) {
+    pub(crate) fn finish_scan(&mut self) {
         let before = self.out.len();
         self.scanner.finish(self.registry, self.out);
         self.drop_folded_credentials(before);

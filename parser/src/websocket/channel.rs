@@ -16,7 +16,9 @@
 //! Text messages also get the decoded views of a body's text (base64 and hex runs, decoded to
 //! depth 2 with percent-decoding: [`EncodedView`]), in the message stream and in each
 //! reassembled delta stream, so a base64-wrapped secret in a Realtime message is found as in a
-//! plain body; binary messages do not (as binary bodies do not).
+//! plain body; binary messages do not (as binary bodies do not). Before that, text messages
+//! are cleaned as a body's text is (zero-width characters dropped, look-alike letters folded:
+//! [`Cleaner`]), the message stream as one text, so a character cut across frames is whole.
 //!
 //! Bounds: each message is scanned up to `max_scan_bytes` of payload after inflation; the rest
 //! of that message is not inflated (and, with context takeover, later compressed messages of
@@ -30,7 +32,9 @@ use flate2::{Decompress, FlushDecompress, Status};
 use super::frame::{Deframer, Piece, Violation};
 use crate::decode::deltas::{DeltaParser, StreamKind};
 use crate::decode::encoded::Scope;
-use crate::decode::{EncodedView, Normaliser, Reassembly, TextForm, View, OUTPUT_PIECE};
+use crate::decode::{
+    Cleaner, EncodedView, Normaliser, Reassembly, TextForm, TextSink, View, OUTPUT_PIECE,
+};
 use crate::scan::{Direction, RawMatch, Registry, StreamScanner};
 
 /// Added to the number of a decoded view of the delta streams, to tell it from the same view of
@@ -152,8 +156,11 @@ struct Sink {
     deltas: Reassembly,
     /// Delta extraction, fast for events shaped like the previous one.
     parser: DeltaParser,
-    /// The decoded views of the text messages in the message stream.
-    encoded: EncodedView,
+    /// The decoded views of the text messages in the message stream (always there).
+    encoded: Option<EncodedView>,
+    /// Zero-width characters dropped and look-alikes folded in text messages, as in a body's
+    /// text (always there).
+    cleaner: Option<Cleaner>,
     max_scan_bytes: u64,
     stats: ChannelStats,
     /// Matches of the message stream and control frames.
@@ -195,7 +202,8 @@ impl Channel {
                 deltas: Reassembly::for_events(direction, u64::MAX)
                     .with_encoded_views(Some(u64::MAX)),
                 parser: DeltaParser::new(),
-                encoded: EncodedView::new(Scope::Body, direction, max_scan_bytes),
+                encoded: Some(EncodedView::new(Scope::Body, direction, max_scan_bytes)),
+                cleaner: Some(Cleaner::new()),
                 max_scan_bytes,
                 stats: ChannelStats::default(),
                 matches: Vec::new(),
@@ -235,9 +243,11 @@ impl Channel {
         if sink.msg.active {
             sink.end(registry);
         }
-        sink.stream.finish(registry, &mut sink.matches);
+        sink.text_sink(registry).finish_scan();
         sink.control.finish(registry, &mut sink.matches);
-        sink.encoded.finish(registry);
+        if let Some(e) = &mut sink.encoded {
+            e.finish(registry);
+        }
         sink.deltas.finish(registry, &mut sink.view_matches);
     }
 
@@ -254,7 +264,9 @@ impl Channel {
         out[0].append(&mut sink.matches);
         out[1].append(&mut sink.view_matches);
         decoded.append(&mut sink.decoded_matches);
-        decoded.append(sink.encoded.found());
+        if let Some(e) = &mut sink.encoded {
+            decoded.append(e.found());
+        }
         decoded.extend(
             sink.deltas
                 .encoded_found()
@@ -279,7 +291,9 @@ impl Sink {
                     compressed,
                     ..Message::default()
                 };
-                self.encoded.set_budget(self.max_scan_bytes);
+                if let Some(e) = &mut self.encoded {
+                    e.set_budget(self.max_scan_bytes);
+                }
                 if compressed && inflater.as_ref().is_none_or(|i| i.lost) {
                     self.msg.skip = true;
                 }
@@ -370,6 +384,9 @@ impl Sink {
         self.stats.scanned_bytes += data.len() as u64;
         if !self.msg.text {
             self.stream.push(registry, data, &mut self.matches);
+            if let Some(c) = &mut self.cleaner {
+                c.skipped(self.stream.scanned());
+            }
         } else if self.msg.streaming {
             self.scan_text(registry, data);
         } else if self.held.len() + data.len() <= MAX_EVENT {
@@ -386,35 +403,55 @@ impl Sink {
         !self.msg.truncated
     }
 
-    /// Scans text of the current message in its form (JSON unescaped twice, or as it is).
+    /// Scans text of the current message in its form (JSON unescaped twice, or as it is),
+    /// cleaned like a body's text.
     fn scan_text(&mut self, registry: &Registry, text: &[u8]) {
         if self.msg.json && !self.msg.separated {
             self.msg.separated = true;
             self.text_line_end(registry);
         }
-        let Sink {
-            json,
-            nested,
-            stream,
-            encoded,
-            matches,
-            ..
-        } = self;
-        let mut scan = |t: &[u8]| {
-            encoded.push(registry, t);
-            stream.push(registry, t, matches)
-        };
-        if self.msg.json {
-            json.push(text, &mut |t| nested.push(t, &mut scan));
+        let json = self.msg.json;
+        let (normalisers, mut sink) = self.split(registry);
+        if json {
+            let (first, nested) = normalisers;
+            first.push(text, &mut |t| nested.push(t, &mut |u| sink.push(u)));
         } else {
-            scan(text);
+            sink.push(text);
         }
     }
 
     /// A line end in the message stream, around a JSON text message.
     fn text_line_end(&mut self, registry: &Registry) {
-        self.encoded.push(registry, b"\n");
-        self.stream.push(registry, b"\n", &mut self.matches);
+        self.text_sink(registry).push(b"\n");
+    }
+
+    /// Where the message stream's text goes: cleaned, then its scanner and decoded views.
+    fn text_sink<'a>(&'a mut self, registry: &'a Registry) -> TextSink<'a> {
+        self.split(registry).1
+    }
+
+    /// The JSON unescapings of text messages and the text sink they feed.
+    fn split<'a>(
+        &'a mut self,
+        registry: &'a Registry,
+    ) -> ((&'a mut Normaliser, &'a mut Normaliser), TextSink<'a>) {
+        let Sink {
+            json,
+            nested,
+            stream,
+            encoded,
+            cleaner,
+            matches,
+            ..
+        } = self;
+        let sink = TextSink {
+            registry,
+            scanner: stream,
+            cleaner,
+            encoded,
+            out: matches,
+        };
+        ((json, nested), sink)
     }
 
     /// The current message ended (or the connection did, in its middle).
@@ -449,21 +486,14 @@ impl Sink {
             }
         }
         if self.msg.text && self.msg.json {
-            let Sink {
-                json,
-                nested,
-                stream,
-                encoded,
-                matches,
-                ..
-            } = self;
-            let mut scan = |t: &[u8]| {
-                encoded.push(registry, t);
-                stream.push(registry, t, matches)
-            };
-            json.finish(&mut |t| nested.push(t, &mut scan));
-            nested.finish(&mut scan);
-            if self.msg.separated {
+            let ((first, nested), mut sink) = self.split(registry);
+            first.finish(&mut |t| nested.push(t, &mut |u| sink.push(u)));
+            nested.finish(&mut |t| sink.push(t));
+        }
+        if self.msg.text {
+            // A character cut short at the message's end is scanned as it was.
+            self.text_sink(registry).finish_text();
+            if self.msg.json && self.msg.separated {
                 self.text_line_end(registry);
             }
         }

@@ -10,7 +10,7 @@ use guardian_parser::inspect::Detection;
 use guardian_parser::scan::{Direction, Registry};
 use guardian_parser::websocket::{DeflateParams, Extensions, WebSocket};
 
-use super::encoded::{base64, hex, padded};
+use super::encoded::{base64, hex, padded, with_zero_width};
 use super::json_escape;
 use super::views::pieces;
 
@@ -264,7 +264,8 @@ pub fn inspect_websocket(
 
 /// The base64 and hex forms of `input` (padded to a decoded run) in WebSocket messages of
 /// `direction`, plain and compressed: a fragmented text message, a JSON message holding it, and
-/// Realtime deltas of 1, 3 and 7 characters.
+/// Realtime deltas of 1, 3 and 7 characters; and `input` with zero-width characters inside, as a
+/// text message in frames of 5 bytes (characters cut across frames) and as a JSON message.
 pub fn encoded_websocket_forms(
     direction: Direction,
     input: &[u8],
@@ -307,6 +308,29 @@ pub fn encoded_websocket_forms(
                 push(format!("ws-{tag}-deltas-{size}"), &mut f);
             }
         }
+    }
+    let hidden = with_zero_width(input);
+    for deflate in [None, Some(true)] {
+        let mut f = Frames::new(direction, deflate);
+        f.message(TEXT, &hidden, 5);
+        f.close();
+        forms.push((
+            format!("ws-zero-width-text-{}", deflate.is_some()),
+            f.extensions(),
+            std::mem::take(&mut f.bytes),
+        ));
+        let json = format!(
+            "{{\"type\":\"note\",\"text\":\"{}\"}}",
+            json_escape(&hidden)
+        );
+        let mut f = Frames::new(direction, deflate);
+        f.message(TEXT, json.as_bytes(), 9);
+        f.close();
+        forms.push((
+            format!("ws-zero-width-json-{}", deflate.is_some()),
+            f.extensions(),
+            std::mem::take(&mut f.bytes),
+        ));
     }
     forms
 }
