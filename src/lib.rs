@@ -1,8 +1,9 @@
 //! Guardian's binary crate: the I/O shell around `guardian-parser` — configuration, home
 //! directory, command line, reports and benchmarks. Every async-std call lives in `runtime`;
 //! the rest sees `futures-io` traits, so the async runtime is one module's concern.
-// One measured exception, `heap::release_free_pages` (glibc `malloc_trim`); `deny`, not
-// `forbid`, so that one function can allow it and nothing else can.
+// Two measured exceptions: `heap::release_free_pages` (glibc `malloc_trim`) and the two system
+// calls of `proxy::reset` (`SIOCOUTQ`, `SO_LINGER`); `deny`, not `forbid`, so that those
+// functions can allow it and nothing else can.
 #![deny(unsafe_code)]
 
 pub mod atomic;

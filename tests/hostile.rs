@@ -1,7 +1,7 @@
 //! Hostile clients and origins on raw sockets against the real binary: each test is the
 //! regression test of one defect of issue 10 (smuggling through `Connection`, unsolicited
 //! upstream bytes, bad chunk sizes, unsolicited `101`, Host of absolute-form targets,
-//! HTTP/1.0 with Transfer-Encoding, a reconnect that fails).
+//! HTTP/1.0 with Transfer-Encoding, a reconnect that fails, a close-delimited body cut short).
 
 mod common;
 
@@ -397,4 +397,37 @@ sys.stdout.buffer.write(data[data.find(b"\r\n\r\n") + 4:])
     );
     assert_eq!(out.stdout.len(), SIZE, "bytes that reached the slow reader");
     assert!(out.stdout == body, "the body arrived unchanged");
+}
+
+/// A body delimited by the close, cut short by the origin's reset, reaches the client cut short
+/// *and reset*: Guardian ended the client connection with a FIN, which is how such a body ends
+/// when it is whole, so the client took the part for the whole (a truncated install script is
+/// still a script). The client reads every byte sent before, then the reset.
+#[test]
+fn a_close_delimited_body_cut_by_a_reset_ends_the_client_connection_with_a_reset() {
+    let (origin, _) = raw_origin(|_, c| {
+        // Leave the request unread: closing a socket with unread data sends a reset (RFC 2525).
+        let mut first = [0u8; 1];
+        if c.stream.peek(&mut first).is_err() {
+            return;
+        }
+        c.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\necho step one\n");
+    });
+    let g = Guardian::serve(json!({}));
+    let mut c = RawClient::connect(g.addr, WAIT);
+    c.send(format!("GET http://{origin}/install.sh HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes());
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        match std::io::Read::read(&mut c.stream, &mut chunk) {
+            Ok(0) => break Ok(()),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e.kind()),
+        }
+    };
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(text.ends_with("\r\n\r\necho step one\n"), "{text:?}");
+    assert_eq!(end, Err(std::io::ErrorKind::ConnectionReset), "{text:?}");
 }

@@ -29,6 +29,10 @@ pub struct Client {
     pub protocol: Protocol,
     /// Inside an intercepted tunnel: every request goes to this origin (origin-form targets).
     pub origin: Option<(String, u16)>,
+    /// The client's own TCP connection (plain HTTP), reset when a response is cut short.
+    /// Inside a tunnel there is none: an intercepted connection ends without a TLS
+    /// close_notify instead, and plain HTTP inside a tunnel ends with a FIN.
+    pub socket: Option<runtime::TcpStream>,
 }
 
 /// What the loop does after an action.
@@ -129,8 +133,13 @@ pub async fn serve(shared: Arc<Shared>, client: Client) {
             let _ = link.socket.shutdown(std::net::Shutdown::Both);
         }
         Some(Action::Abort) => {
-            // Dropped, not closed: the TCP connection ends without a TLS close_notify.
+            // Dropped, not closed: the TCP connection ends without a TLS close_notify, or with
+            // a reset once the client has what was sent (a FIN would end a body delimited by
+            // the close as if it were whole).
             links.close_all();
+            if let Some(socket) = &client.socket {
+                super::reset::reset_when_delivered(socket).await;
+            }
         }
         _ => {
             links.close_all();

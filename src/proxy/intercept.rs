@@ -97,6 +97,7 @@ pub async fn intercept(
             source: source.to_string(),
             protocol: Protocol::Http,
             origin: Some((host.to_string(), port)),
+            socket: None,
         };
         return connection::serve(shared, client).await;
     }
@@ -132,6 +133,7 @@ pub async fn intercept(
         source: source.to_string(),
         protocol: Protocol::Https,
         origin: Some((host.to_string(), port)),
+        socket: None,
     };
     connection::serve(shared, client).await;
 }

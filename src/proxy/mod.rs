@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod intercept;
 pub mod links;
+pub mod reset;
 pub mod tunnel;
 pub mod upgrade;
 pub mod upstream;
@@ -118,7 +119,8 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         runtime::spawn(async move {
             let client = connection::Client {
                 reader: Box::new(stream.clone()),
-                writer: Box::new(stream),
+                writer: Box::new(stream.clone()),
+                socket: Some(stream),
                 source: peer.ip().to_string(),
                 protocol: Protocol::Http,
                 origin: None,
