@@ -269,7 +269,7 @@ const BUILTINS: &[Builtin] = &[
         threat: INJECTION,
         severity: Severity::High,
         platform: None,
-        literals: &["curl", "wget", "fetch"],
+        literals: &["curl", "wget", "fetch", "base64", "xxd"],
         ci_literals: &[
             "iex",
             "invoke-expression",
@@ -278,7 +278,7 @@ const BUILTINS: &[Builtin] = &[
             "invoke-webrequest",
             "invoke-restmethod",
         ],
-        regex: r#"(?:curl|wget)(?:\.exe)?[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?(?:\|[^\n|;&`)]{1,120}){0,2}?\|(?:[ \t]|\\?\r?\n){0,16}(?:(?:sudo|doas)(?:[ \t]{1,8}--?[A-Za-z][A-Za-z-]{0,31}(?:[ \t=]{1,8}[A-Za-z0-9_.:-]{1,32})?){0,4}[ \t]{1,8})?(?:(?:/usr/bin/|/bin/)?env(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}[ \t]{1,8}(?:[A-Za-z_][A-Za-z0-9_]{0,32}=\S{0,48}[ \t]{1,8}){0,3})?(?:/usr/local/bin/|/usr/bin/|/bin/)?(?:busybox[ \t]{1,8})?(?:(?:ba|z|da|k|a)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php|(?i:powershell|pwsh)(?i:\.exe)?|(?i:iex|invoke-expression))|(?:curl|wget)(?:\.exe)?[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?\|(?:[ \t]|\\?\r?\n){0,16}(?:sudo|doas)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,3}?[ \t]{1,8}-[A-Za-z]{0,4}s[A-Za-z]{0,4}|(?:curl|wget)(?:\.exe)?[ \t][^)`\n]{1,300}[)`]|fetch[ \t]{1,32}-[^\n|;&]{0,300}?\|[ \t]{0,32}(?:sudo[ \t]{1,32})?(?:/bin/)?(?:ba|z|k)?sh|(?i:iex|invoke-expression)[ \t]{0,32}\(?[ \t]{0,32}(?i:\(?[ \t]{0,32}New-Object[ \t]{1,32}(?:System\.)?Net\.WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|curl|wget)|(?i:iwr|irm|invoke-webrequest|invoke-restmethod)[ \t][^\n|;]{0,300}?\|[ \t]{0,32}(?i:iex|invoke-expression)"#,
+        regex: r#"(?:(?:curl|wget)(?:\.exe)?[ \t]|(?:base64(?:\.exe)?(?:[ \t]{1,8}(?:--?[A-Za-z][A-Za-z-]{0,24}|[^\s|;&`)\-][^\s|;&`)]{0,47})){0,3}?[ \t]{1,8}(?:-[A-Za-z]{0,4}[dD][A-Za-z]{0,4}|--decode)|xxd(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,3}?[ \t]{1,8}-[A-Za-z]{0,3}r[A-Za-z]{0,3})[ \t]?)(?:[^\n|;&`)]|\\\r?\n){0,240}?(?:\|[^\n|;&`)]{1,120}){0,2}?\|(?:[ \t]|\\?\r?\n){0,16}(?:(?:sudo|doas)(?:[ \t]{1,8}--?[A-Za-z][A-Za-z-]{0,31}(?:[ \t=]{1,8}[A-Za-z0-9_.:-]{1,32})?){0,4}[ \t]{1,8})?(?:(?:/usr/bin/|/bin/)?env(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}[ \t]{1,8}(?:[A-Za-z_][A-Za-z0-9_]{0,32}=\S{0,48}[ \t]{1,8}){0,3})?(?:/usr/local/bin/|/usr/bin/|/bin/)?(?:busybox[ \t]{1,8})?(?:(?:ba|z|da|k|a)?sh|python[23]?(?:\.[0-9]{1,2})?|perl|ruby|node|php|(?i:powershell|pwsh)(?i:\.exe)?|(?i:iex|invoke-expression))|(?:curl|wget)(?:\.exe)?[ \t](?:[^\n|;&`)]|\\\r?\n){0,240}?\|(?:[ \t]|\\?\r?\n){0,16}(?:sudo|doas)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,3}?[ \t]{1,8}-[A-Za-z]{0,4}s[A-Za-z]{0,4}|(?:curl|wget)(?:\.exe)?[ \t][^)`\n]{1,300}[)`]|fetch[ \t]{1,32}-[^\n|;&]{0,300}?\|[ \t]{0,32}(?:sudo[ \t]{1,32})?(?:/bin/)?(?:ba|z|k)?sh|(?i:iex|invoke-expression)[ \t]{0,32}\(?[ \t]{0,32}(?i:\(?[ \t]{0,32}New-Object[ \t]{1,32}(?:System\.)?Net\.WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|curl|wget)|(?i:iwr|irm|invoke-webrequest|invoke-restmethod)[ \t][^\n|;]{0,300}?\|[ \t]{0,32}(?i:iex|invoke-expression)"#,
         boundary: Boundary::NotNameChar,
         check: checks::pipe_to_shell,
     },
