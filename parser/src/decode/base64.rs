@@ -154,11 +154,7 @@ impl Base64Runs {
                     if q.contains(&OTHER) {
                         break;
                     }
-                    if self.utf16 {
-                        self.put(&quantum(q));
-                    } else {
-                        push_quantum(&mut self.scratch, q);
-                    }
+                    self.put(&quantum(q));
                     self.run += 4;
                     self.line += 4;
                     i += 4;
@@ -323,7 +319,7 @@ pub fn decode_token(token: &[u8], out: &mut Vec<u8>) -> bool {
         if v.contains(&OTHER) {
             return false;
         }
-        push_quantum(out, v);
+        out.extend_from_slice(&quantum(v));
     }
     let rest: Vec<u8> = quads
         .remainder()
@@ -351,10 +347,6 @@ fn quantum(q: [u8; 4]) -> [u8; 3] {
         q[1] << 4 | q[2] >> 2,
         q[2] << 6 | q[3],
     ]
-}
-
-fn push_quantum(out: &mut Vec<u8>, q: [u8; 4]) {
-    out.extend_from_slice(&quantum(q));
 }
 
 /// Whether `bytes` (whole code units) read as UTF-16LE text: every high byte zero, no NUL

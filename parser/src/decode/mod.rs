@@ -175,8 +175,8 @@ impl BodyDecoder {
         let mut text_sink = TextSink {
             registry,
             scanner,
-            cleaner: &mut self.cleaner,
-            encoded: &mut self.encoded,
+            cleaner: self.cleaner.as_mut(),
+            encoded: self.encoded.as_mut(),
             out,
         };
         let mut sink = |decoded: &[u8]| {
@@ -217,8 +217,8 @@ impl BodyDecoder {
         let mut text_sink = TextSink {
             registry,
             scanner,
-            cleaner: &mut self.cleaner,
-            encoded: &mut self.encoded,
+            cleaner: self.cleaner.as_mut(),
+            encoded: self.encoded.as_mut(),
             out,
         };
         if !self.stopped {
@@ -252,8 +252,8 @@ impl BodyDecoder {
 pub(crate) struct TextSink<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) scanner: &'a mut StreamScanner,
-    pub(crate) cleaner: &'a mut Option<Cleaner>,
-    pub(crate) encoded: &'a mut Option<EncodedView>,
+    pub(crate) cleaner: Option<&'a mut Cleaner>,
+    pub(crate) encoded: Option<&'a mut EncodedView>,
     pub(crate) out: &'a mut Vec<RawMatch>,
 }
 
@@ -310,7 +310,7 @@ impl TextSink<'_> {
     /// A credential match that covers a folded look-alike is not a credential.
     fn drop_folded_credentials(&mut self, from: usize) {
         let registry = self.registry;
-        let Some(cleaner) = &*self.cleaner else {
+        let Some(cleaner) = self.cleaner.as_deref() else {
             return;
         };
         let mut i = from;

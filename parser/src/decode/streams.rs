@@ -120,8 +120,8 @@ impl Stream {
         let mut sink = TextSink {
             registry,
             scanner,
-            cleaner,
-            encoded,
+            cleaner: cleaner.as_mut(),
+            encoded: encoded.as_mut(),
             out,
         };
         f(nested.as_mut(), &mut sink);

@@ -156,11 +156,11 @@ struct Sink {
     deltas: Reassembly,
     /// Delta extraction, fast for events shaped like the previous one.
     parser: DeltaParser,
-    /// The decoded views of the text messages in the message stream (always there).
-    encoded: Option<EncodedView>,
+    /// The decoded views of the text messages in the message stream.
+    encoded: EncodedView,
     /// Zero-width characters dropped and look-alikes folded in text messages, as in a body's
-    /// text (always there).
-    cleaner: Option<Cleaner>,
+    /// text.
+    cleaner: Cleaner,
     max_scan_bytes: u64,
     stats: ChannelStats,
     /// Matches of the message stream and control frames.
@@ -202,8 +202,8 @@ impl Channel {
                 deltas: Reassembly::for_events(direction, u64::MAX)
                     .with_encoded_views(Some(u64::MAX)),
                 parser: DeltaParser::new(),
-                encoded: Some(EncodedView::new(Scope::Body, direction, max_scan_bytes)),
-                cleaner: Some(Cleaner::new()),
+                encoded: EncodedView::new(Scope::Body, direction, max_scan_bytes),
+                cleaner: Cleaner::new(),
                 max_scan_bytes,
                 stats: ChannelStats::default(),
                 matches: Vec::new(),
@@ -245,9 +245,7 @@ impl Channel {
         }
         sink.text_sink(registry).finish_scan();
         sink.control.finish(registry, &mut sink.matches);
-        if let Some(e) = &mut sink.encoded {
-            e.finish(registry);
-        }
+        sink.encoded.finish(registry);
         sink.deltas.finish(registry, &mut sink.view_matches);
     }
 
@@ -264,9 +262,7 @@ impl Channel {
         out[0].append(&mut sink.matches);
         out[1].append(&mut sink.view_matches);
         decoded.append(&mut sink.decoded_matches);
-        if let Some(e) = &mut sink.encoded {
-            decoded.append(e.found());
-        }
+        decoded.append(sink.encoded.found());
         decoded.extend(
             sink.deltas
                 .encoded_found()
@@ -291,9 +287,7 @@ impl Sink {
                     compressed,
                     ..Message::default()
                 };
-                if let Some(e) = &mut self.encoded {
-                    e.set_budget(self.max_scan_bytes);
-                }
+                self.encoded.set_budget(self.max_scan_bytes);
                 if compressed && inflater.as_ref().is_none_or(|i| i.lost) {
                     self.msg.skip = true;
                 }
@@ -384,9 +378,7 @@ impl Sink {
         self.stats.scanned_bytes += data.len() as u64;
         if !self.msg.text {
             self.stream.push(registry, data, &mut self.matches);
-            if let Some(c) = &mut self.cleaner {
-                c.skipped(self.stream.scanned());
-            }
+            self.cleaner.skipped(self.stream.scanned());
         } else if self.msg.streaming {
             self.scan_text(registry, data);
         } else if self.held.len() + data.len() <= MAX_EVENT {
@@ -447,8 +439,8 @@ impl Sink {
         let sink = TextSink {
             registry,
             scanner: stream,
-            cleaner,
-            encoded,
+            cleaner: Some(cleaner),
+            encoded: Some(encoded),
             out: matches,
         };
         ((json, nested), sink)
