@@ -5,8 +5,10 @@
 //! escapes `\n` / `\r\n` of a JSON string seen raw — when the line before it held at least
 //! [`MIN_RUN`] characters, a multiple of four.
 //!
-//! One pass over the input, no allocation per byte: outside a run, a window of [`MIN_RUN`] bytes
-//! is tested from its end, so text whose words are short is skipped a window at a time. A run
+//! One pass over the input, no allocation per byte: outside a run, text is classified 64 bytes
+//! at a time ([`words`](super::words)), so text whose words are short is skipped a block at a
+//! time, and a window of [`MIN_RUN`] bytes is tested byte by byte only where one could hold a
+//! run. A run
 //! shorter than [`MIN_RUN`] is never decoded; its first characters are held in a fixed array
 //! until the run is long enough.
 //!
@@ -111,15 +113,16 @@ impl Base64Runs {
         let len = input.len();
         while i < len {
             if self.run == 0 && self.wrap == Wrap::None {
-                // Outside a run: skip a window at a time while it holds a non-alphabet byte.
+                // Outside a run: skip, a block at a time, text where no window of MIN_RUN
+                // alphabet bytes can be; then, window by window, past the last byte outside
+                // the alphabet (no run starts at or before it).
+                i = words::skip_to_window::<{ MIN_RUN / 8 }>(input, i, words::is_base64);
+                if i == len {
+                    break;
+                }
                 if i + MIN_RUN <= len {
                     let window = &input[i..i + MIN_RUN];
-                    // No run starts at or before a byte outside the alphabet in the window:
-                    // the word flags find one without a look-up per byte; the table finds
-                    // the rest (`.`, `,`, `=`, `:` ...).
-                    if let Some(j) = words::last_flagged(window, words::not_base64)
-                        .or_else(|| window.iter().rposition(|&b| VALUES[b as usize] == OTHER))
-                    {
+                    if let Some(j) = window.iter().rposition(|&b| VALUES[b as usize] == OTHER) {
                         i += j + 1;
                         continue;
                     }
@@ -429,17 +432,15 @@ mod tests {
         assert!(decode_all(b"QUtJQTJFM0Y0RzVINkk3SjJ", 3).is_empty());
     }
 
-    /// A byte the word flags skip is never one a run can hold.
+    /// The block classes are the alphabet.
     #[test]
-    fn flagged_bytes_are_outside_the_alphabet() {
+    fn the_block_classes_are_the_table() {
         for b in 0..=255u8 {
-            if words::not_base64(u64::from(b)) & 0x80 != 0 {
-                assert_eq!(VALUES[b as usize], OTHER, "{b:#x}");
-            }
+            assert_eq!(words::is_base64(b), VALUES[b as usize] != OTHER, "{b:#x}");
         }
     }
 
-    /// The window skips (word flags, table, the tail shorter than a window) lose no run,
+    /// The skips (blocks, windows, the tail shorter than a window) lose no run,
     /// wherever it starts and whatever byte comes before it.
     #[test]
     fn a_run_is_found_at_every_offset_after_any_separator() {

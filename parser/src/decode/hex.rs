@@ -3,8 +3,10 @@
 //! (`de:ad:be:ef`, UUIDs, `hexdump`-style `41 4b 49 41`), is decoded, its bytes handed on
 //! followed by a `\n` that keeps runs apart. An odd last digit is dropped.
 //!
-//! One pass over the input, no allocation per byte: outside a run, a window of [`MIN_DIGITS`]
-//! bytes is tested from its end, so prose (letters past `f`) is skipped a window at a time.
+//! One pass over the input, no allocation per byte: outside a run, text is classified 64 bytes
+//! at a time ([`words`](super::words)), so prose (letters past `f`) is skipped a block at a
+//! time, and a window of [`MIN_DIGITS`] bytes is tested byte by byte only where one could hold
+//! a run.
 
 use super::{hand_on, words, DECODED_PIECE};
 
@@ -74,18 +76,19 @@ impl HexRuns {
         let len = input.len();
         while i < len {
             if self.digits == 0 {
-                // Outside a run: skip a window at a time while it holds a byte no run has
-                // (word flags first, the table for the rest); with less than a window left,
-                // skip past its last such byte.
+                // Outside a run: skip, a block at a time, text where no window of MIN_DIGITS
+                // bytes a run can hold can be; then, window by window, past the last byte no
+                // run has (with less than a window left, past its last such byte).
+                i = words::skip_to_window::<{ MIN_DIGITS / 8 }>(
+                    input,
+                    i,
+                    words::is_hex_or_separator,
+                );
+                if i == len {
+                    break;
+                }
                 let window = &input[i..(i + MIN_DIGITS).min(len)];
-                let flagged = if window.len() == MIN_DIGITS {
-                    words::last_flagged(window, words::not_hex)
-                } else {
-                    None
-                };
-                if let Some(j) =
-                    flagged.or_else(|| window.iter().rposition(|&b| CLASS[b as usize] == OTHER))
-                {
+                if let Some(j) = window.iter().rposition(|&b| CLASS[b as usize] == OTHER) {
                     i += j + 1;
                     continue;
                 }
@@ -187,17 +190,19 @@ mod tests {
         }
     }
 
-    /// A byte the word flags skip is never one a run can hold.
+    /// The block classes are the table's digits and separators.
     #[test]
-    fn flagged_bytes_are_outside_the_alphabet() {
+    fn the_block_classes_are_the_table() {
         for b in 0..=255u8 {
-            if words::not_hex(u64::from(b)) & 0x80 != 0 {
-                assert_eq!(CLASS[b as usize], OTHER, "{b:#x}");
-            }
+            assert_eq!(
+                words::is_hex_or_separator(b),
+                CLASS[b as usize] != OTHER,
+                "{b:#x}"
+            );
         }
     }
 
-    /// The window skips lose no run, wherever it starts and whatever byte comes before it.
+    /// The skips lose no run, wherever it starts and whatever byte comes before it.
     #[test]
     fn a_run_is_found_at_every_offset_after_any_separator() {
         let run: String = b"AKIA2E3F4G5H6I7J2K3L"
