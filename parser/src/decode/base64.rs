@@ -8,9 +8,8 @@
 //! One pass over the input, no allocation per byte: outside a run, text is classified 64 bytes
 //! at a time ([`words`](super::words)), so text whose words are short is skipped a block at a
 //! time, and a window of [`MIN_RUN`] bytes is tested byte by byte only where one could hold a
-//! run. A run
-//! shorter than [`MIN_RUN`] is never decoded; its first characters are held in a fixed array
-//! until the run is long enough.
+//! run. A run shorter than [`MIN_RUN`] is never decoded; its first characters are held in a
+//! fixed array until the run is long enough.
 //!
 //! A run whose first 18 decoded bytes are UTF-16LE text (every second byte zero, an optional
 //! byte-order mark `FF FE`) is handed on as that text with its zero high bytes dropped:
