@@ -72,6 +72,9 @@ pub(crate) struct Searcher {
     /// memory, and benign traffic never needs them (see [`Searcher::dense`]).
     dense: OnceLock<Option<AhoCorasick>>,
     literals: Vec<Vec<u8>>,
+    /// The shortest literal's length: a shorter haystack holds no occurrence, so the search
+    /// (and its set-up, which is most of the cost on a small head or body) is skipped.
+    pub(crate) min_literal_len: usize,
     pub(crate) folded: bool,
     pub(crate) rules: Vec<Vec<RuleId>>,
     pub(crate) overlaps: Vec<Vec<usize>>,
@@ -520,6 +523,7 @@ fn build_searcher(
         automaton,
         dense: OnceLock::new(),
         literals: literals.to_vec(),
+        min_literal_len: literals.iter().map(Vec::len).min().unwrap_or(0),
         folded: case_insensitive,
         rules,
         overlaps,

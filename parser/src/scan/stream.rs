@@ -218,6 +218,9 @@ fn collect_candidates(
     let limit_in_hay = limit.saturating_sub(offset);
     let mut folded_ready = false;
     for searcher in &index.searchers {
+        if hay.len() < searcher.min_literal_len.max(1) {
+            continue;
+        }
         let hay = if searcher.folded {
             if !folded_ready {
                 // One pass that the compiler vectorises (a zeroed buffer filled in place
