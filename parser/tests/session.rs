@@ -1041,3 +1041,28 @@ fn a_small_response_goes_to_the_client_in_one_write_with_its_head() {
     assert_eq!(bytes, response);
     assert_eq!(p.s.poll_action(), None);
 }
+
+#[test]
+fn hop_by_hop_fields_and_those_connection_names_are_not_forwarded_in_either_direction() {
+    let mut p = Pair::new();
+    p.client_sends(
+        b"GET http://a/ HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Hop-One , x-HOP-two\r\n\
+Keep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n\
+Proxy-Authorization: Basic dXNlcjpwYXNz\r\nx-hop-one: 1\r\nX-HOP-TWO: 2\r\nX-Kept: 3\r\n\r\n",
+    );
+    let a = p.connect_last();
+    assert_eq!(
+        p.sent(a),
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Kept: 3\r\n\r\n",
+        "hop-by-hop fields, whatever their case, stay with the client"
+    );
+    p.origin_sends(
+        a,
+        b"HTTP/1.1 200 OK\r\nconnection: X-Origin-Hop\r\nX-ORIGIN-HOP: 1\r\nKeep-Alive: max=9\r\n\
+X-Origin-Kept: 2\r\nContent-Length: 2\r\n\r\nok",
+    );
+    assert_eq!(
+        p.received(),
+        "HTTP/1.1 200 OK\r\nX-Origin-Kept: 2\r\nContent-Length: 2\r\n\r\nok"
+    );
+}

@@ -391,13 +391,25 @@ pub async fn write_flush_within<W>(
 where
     W: futures_lite::AsyncWrite + Unpin + ?Sized,
 {
+    // A write or flush that is done at the first poll gets no timer, as most writes to a
+    // socket with room are (reading the clock and registering a timer for each was a
+    // measurable part of serving a small keep-alive request). Both futures are cancel-safe:
+    // one that was pending has written nothing, so it is made again for the timed wait.
+    use futures_lite::future::poll_once;
     while !bytes.is_empty() {
-        match runtime::timeout(limit, w.write(bytes)).await? {
+        let written = match poll_once(w.write(bytes)).await {
+            Some(done) => done,
+            None => runtime::timeout(limit, w.write(bytes)).await,
+        };
+        match written? {
             0 => return Err(std::io::ErrorKind::WriteZero.into()),
             n => bytes = &bytes[n..],
         }
     }
-    runtime::timeout(limit, w.flush()).await
+    match poll_once(w.flush()).await {
+        Some(done) => done,
+        None => runtime::timeout(limit, w.flush()).await,
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +463,87 @@ mod tests {
         let limit = std::time::Duration::from_secs(5);
         crate::runtime::block_on(super::write_flush_within(&mut w, &body, limit)).expect("written");
         assert_eq!(w.offered, [256 * 1024, 160 * 1024, 64 * 1024]);
+    }
+
+    /// A writer whose every other poll is `Pending` (waking itself at once), or every poll
+    /// when `stuck` (waking nobody: only a timer ends the wait); what it accepted, in order.
+    struct Hesitant {
+        accepted: Vec<u8>,
+        ready: bool,
+        stuck: bool,
+    }
+
+    impl Hesitant {
+        fn poll(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+            self.ready = !self.ready && !self.stuck;
+            if !self.ready && !self.stuck {
+                cx.waker().wake_by_ref();
+            }
+            self.ready
+        }
+    }
+
+    impl futures_lite::AsyncWrite for Hesitant {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            if !self.poll(cx) {
+                return std::task::Poll::Pending;
+            }
+            let n = buf.len().min(5);
+            self.accepted.extend_from_slice(&buf[..n]);
+            std::task::Poll::Ready(Ok(n))
+        }
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.poll(cx) {
+                std::task::Poll::Ready(Ok(()))
+            } else {
+                std::task::Poll::Pending
+            }
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_write_that_waits_is_made_again_and_delivers_every_byte_once() {
+        // Writes done at the first poll go without a timer; the others are made again under
+        // one. Pending writes and flushes at every other poll, five bytes a write.
+        for first_ready in [false, true] {
+            let mut w = Hesitant {
+                accepted: Vec::new(),
+                ready: !first_ready,
+                stuck: false,
+            };
+            let body: Vec<u8> = (0..=255).collect();
+            let limit = std::time::Duration::from_secs(5);
+            crate::runtime::block_on(super::write_flush_within(&mut w, &body, limit))
+                .expect("written");
+            assert_eq!(w.accepted, body);
+        }
+    }
+
+    #[test]
+    fn a_write_the_peer_never_takes_times_out() {
+        let mut w = Hesitant {
+            accepted: Vec::new(),
+            ready: false,
+            stuck: true,
+        };
+        let limit = std::time::Duration::from_millis(20);
+        let e = crate::runtime::block_on(super::write_flush_within(&mut w, b"x", limit))
+            .expect_err("never taken");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(w.accepted.is_empty());
     }
 
     #[test]

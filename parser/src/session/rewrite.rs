@@ -25,20 +25,21 @@ const NEVER_DROPPED: &[&[u8]] = &[b"content-length", b"transfer-encoding", b"hos
 /// except `Upgrade` on an upgrade request or `101` response; fields named in `skip` go too.
 fn copy_fields(head: &Head, skip: &[&[u8]], out: &mut Vec<u8>) {
     let upgrade = is_upgrade(head);
-    let named: Vec<Vec<u8>> = head
+    // Compared without lower-cased copies: this runs on every forwarded head.
+    let named: Vec<&[u8]> = head
         .header_values("connection")
         .flat_map(|v| v.split(|&b| b == b','))
-        .map(|t| t.trim_ascii().to_ascii_lowercase())
+        .map(<[u8]>::trim_ascii)
         .filter(|t| !t.is_empty())
         .collect();
+    let listed = |list: &[&[u8]], name: &[u8]| list.iter().any(|l| l.eq_ignore_ascii_case(name));
     for ((name, _), range) in head.headers().zip(head.header_line_ranges()) {
-        let lower = name.to_ascii_lowercase();
-        if skip.contains(&lower.as_slice()) {
+        if listed(skip, name) {
             continue;
         }
-        let hop = HOP_BY_HOP.contains(&lower.as_slice())
-            || (named.contains(&lower) && !NEVER_DROPPED.contains(&lower.as_slice()));
-        if hop && !(upgrade && lower == b"upgrade") {
+        let hop =
+            listed(HOP_BY_HOP, name) || (listed(&named, name) && !listed(NEVER_DROPPED, name));
+        if hop && !(upgrade && name.eq_ignore_ascii_case(b"upgrade")) {
             continue;
         }
         out.extend_from_slice(&head.raw()[range]);
