@@ -1066,3 +1066,28 @@ X-Origin-Kept: 2\r\nContent-Length: 2\r\n\r\nok",
         "HTTP/1.1 200 OK\r\nX-Origin-Kept: 2\r\nContent-Length: 2\r\n\r\nok"
     );
 }
+
+#[test]
+fn inside_a_tunnel_origin_form_keeps_the_clients_host_or_is_given_the_tunnels() {
+    let tunnel = |request: &[u8]| {
+        let config = Config {
+            timeouts: TIMEOUTS,
+            origin: Some(("api.example".to_string(), 443)),
+            ..Config::default()
+        };
+        let mut p = Pair::new();
+        p.s = Session::new(registry(), config, p.now);
+        p.client_sends(request);
+        let link = p.connect_last();
+        assert_eq!(p.connects[0].1, "api.example");
+        p.sent(link)
+    };
+    assert_eq!(
+        tunnel(b"GET /v1 HTTP/1.1\r\nHost: api.example\r\nX-A: 1\r\n\r\n"),
+        "GET /v1 HTTP/1.1\r\nHost: api.example\r\nX-A: 1\r\n\r\n"
+    );
+    assert_eq!(
+        tunnel(b"GET /v1 HTTP/1.0\r\nX-A: 1\r\n\r\n"),
+        "GET /v1 HTTP/1.0\r\nHost: api.example:443\r\nX-A: 1\r\n\r\n"
+    );
+}

@@ -311,7 +311,11 @@ impl Session {
             http_1_0: h.minor_version() == 0,
             upgrade: None,
         };
-        let fallback = route::authority(&route.host, route.port);
+        // Only an origin-form request (inside a tunnel) without a Host field needs it.
+        let fallback = match route.named {
+            None => route::authority(&route.host, route.port),
+            Some(_) => String::new(),
+        };
         let bytes = rewrite::request(&h, &route.target, route.named.as_deref(), &fallback);
         let expected = Expected {
             upgrade: upgrade.then_some(h),
@@ -388,7 +392,7 @@ impl Session {
         self.client.finish_after |= expected.client_close;
         self.tally.requests += 1;
         self.links[i].send(expected, now);
-        self.write_upstream(id, &bytes);
+        self.write_upstream_owned(id, bytes);
         self.client.state = ClientState::Body { link: id };
         true
     }

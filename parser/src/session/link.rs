@@ -296,7 +296,7 @@ impl Session {
         } else if !interim {
             link.state = LinkState::Responding { close_after };
         }
-        self.write_client(&head);
+        self.write_client_owned(head);
         true
     }
 

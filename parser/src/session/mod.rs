@@ -511,6 +511,16 @@ impl Session {
         }
     }
 
+    /// [`Self::write_client`] of a buffer the session made (a rewritten head): moved into a
+    /// new action rather than copied.
+    fn write_client_owned(&mut self, bytes: Vec<u8>) {
+        if let Some(Action::WriteClient(out)) = self.actions.back_mut() {
+            out.extend_from_slice(&bytes);
+        } else {
+            self.actions.push_back(Action::WriteClient(bytes));
+        }
+    }
+
     /// Relays body bytes `range` of `input` (from `link`) to the client: large pieces by
     /// range, small ones copied (merged with what precedes them).
     fn relay_client(&mut self, link: LinkId, input: &[u8], range: Range<usize>) {
@@ -523,20 +533,35 @@ impl Session {
     }
 
     fn write_upstream(&mut self, link: LinkId, bytes: &[u8]) {
-        if let Some(Action::WriteUpstream {
-            link: l,
-            bytes: out,
-        }) = self.actions.back_mut()
-        {
-            if *l == link {
-                out.extend_from_slice(bytes);
-                return;
-            }
+        if !self.extend_upstream(link, bytes) {
+            self.actions.push_back(Action::WriteUpstream {
+                link,
+                bytes: bytes.to_vec(),
+            });
         }
-        self.actions.push_back(Action::WriteUpstream {
-            link,
-            bytes: bytes.to_vec(),
-        });
+    }
+
+    /// [`Self::write_upstream`] of a buffer the session made (a rewritten head): moved into
+    /// a new action rather than copied.
+    fn write_upstream_owned(&mut self, link: LinkId, bytes: Vec<u8>) {
+        if !self.extend_upstream(link, &bytes) {
+            self.actions
+                .push_back(Action::WriteUpstream { link, bytes });
+        }
+    }
+
+    /// Appends to the last action when it writes to `link`; `false` when it does not.
+    fn extend_upstream(&mut self, link: LinkId, bytes: &[u8]) -> bool {
+        match self.actions.back_mut() {
+            Some(Action::WriteUpstream {
+                link: l,
+                bytes: out,
+            }) if *l == link => {
+                out.extend_from_slice(bytes);
+                true
+            }
+            _ => false,
+        }
     }
 
     fn collect(&mut self, from: Option<usize>) {

@@ -64,14 +64,19 @@ pub fn request(head: &Head, target: &[u8], authority: Option<&str>, fallback: &s
     } else {
         b" HTTP/1.1\r\n"
     });
+    let host_line = |out: &mut Vec<u8>, host: &str| {
+        out.extend_from_slice(b"Host: ");
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
     match authority {
         Some(a) => {
-            out.extend_from_slice(format!("Host: {a}\r\n").as_bytes());
+            host_line(&mut out, a);
             copy_fields(head, &[b"host"], &mut out);
         }
         None => {
             if head.header("host").is_none() {
-                out.extend_from_slice(format!("Host: {fallback}\r\n").as_bytes());
+                host_line(&mut out, fallback);
             }
             copy_fields(head, &[], &mut out);
         }
