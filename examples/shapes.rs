@@ -1,8 +1,10 @@
 //! Where the benign core's time goes, per message shape: the bench workload's responses grouped
 //! by media type (and gzip), the requests as one group, each group run through the inspector
 //! and through the one-regex baseline, `REPS` rounds each. Prints each group's share of the
-//! bytes, its share of the inspector's time and both throughputs. One machine's figures drift,
-//! so compare two builds by running them alternately and taking each group's minimum.
+//! bytes, its share of the inspector's time and both throughputs, and the inspector's
+//! throughput without the encoded views (what those views cost per shape). One machine's
+//! figures drift, so compare two builds by running them alternately and taking each group's
+//! minimum.
 //!
 //! `cargo run --release --example shapes [GROUP_FILTER] [REPS]` (filter: a substring of the
 //! group name, e.g. `event-stream` or `REQUESTS`; `""` for all; REPS default 20).
@@ -12,6 +14,7 @@ use std::time::Instant;
 
 use guardian::bench::core::run_stream;
 use guardian::bench::workload::generate;
+use guardian_parser::inspect::Inspector;
 use guardian_parser::scan::{builtin_rules, Direction, Platform, Registry};
 
 fn main() {
@@ -76,22 +79,32 @@ fn main() {
         let inspect = t.elapsed().as_secs_f64() / reps as f64;
         let t = Instant::now();
         for _ in 0..reps {
+            let mut inspector = Inspector::new(&registry, direction, 1 << 20);
+            inspector.set_encoded_views(false);
+            let _ = inspector.feed_all(&registry, bytes);
+            let _ = inspector.finish(&registry);
+            std::hint::black_box(inspector.stats().messages);
+        }
+        let plain = t.elapsed().as_secs_f64() / reps as f64;
+        let t = Instant::now();
+        for _ in 0..reps {
             std::hint::black_box(baseline.find_iter(bytes).count());
         }
         let base = t.elapsed().as_secs_f64() / reps as f64;
-        rows.push((name, bytes.len() as f64, inspect, base));
+        rows.push((name, bytes.len() as f64, inspect, base, plain));
     }
     let total_time: f64 = rows.iter().map(|r| r.2).sum();
     let mib = |bytes: f64, secs: f64| bytes / secs / f64::from(1 << 20);
-    println!("group\tbytes%\ttime%\tinspect_ms\tinspect_MiB/s\tbaseline_MiB/s");
-    for (name, bytes, inspect, base) in rows {
+    println!("group\tbytes%\ttime%\tinspect_ms\tinspect_MiB/s\tbaseline_MiB/s\tno_encoded_MiB/s");
+    for (name, bytes, inspect, base, plain) in rows {
         println!(
-            "{name}\t{:.1}\t{:.1}\t{:.3}\t{:.0}\t{:.0}",
+            "{name}\t{:.1}\t{:.1}\t{:.3}\t{:.0}\t{:.0}\t{:.0}",
             100.0 * bytes / total_bytes,
             100.0 * inspect / total_time,
             inspect * 1000.0,
             mib(bytes, inspect),
             mib(bytes, base),
+            mib(bytes, plain),
         );
     }
 }

@@ -115,7 +115,7 @@ impl Base64Runs {
                 // Outside a run: skip, a block at a time, text where no window of MIN_RUN
                 // alphabet bytes can be; then, window by window, past the last byte outside
                 // the alphabet (no run starts at or before it).
-                i = words::skip_to_window::<{ MIN_RUN / 8 }>(input, i, words::is_base64);
+                i = words::skip_to_window::<{ MIN_RUN / 8 }, words::Base64>(input, i);
                 if i == len {
                     break;
                 }
@@ -435,7 +435,11 @@ mod tests {
     #[test]
     fn the_block_classes_are_the_table() {
         for b in 0..=255u8 {
-            assert_eq!(words::is_base64(b), VALUES[b as usize] != OTHER, "{b:#x}");
+            assert_eq!(
+                <words::Base64 as words::ByteClass>::byte(b),
+                VALUES[b as usize] != OTHER,
+                "{b:#x}"
+            );
         }
     }
 

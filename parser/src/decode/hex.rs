@@ -79,11 +79,7 @@ impl HexRuns {
                 // Outside a run: skip, a block at a time, text where no window of MIN_DIGITS
                 // bytes a run can hold can be; then, window by window, past the last byte no
                 // run has (with less than a window left, past its last such byte).
-                i = words::skip_to_window::<{ MIN_DIGITS / 8 }>(
-                    input,
-                    i,
-                    words::is_hex_or_separator,
-                );
+                i = words::skip_to_window::<{ MIN_DIGITS / 8 }, words::HexOrSeparator>(input, i);
                 if i == len {
                     break;
                 }
@@ -195,7 +191,7 @@ mod tests {
     fn the_block_classes_are_the_table() {
         for b in 0..=255u8 {
             assert_eq!(
-                words::is_hex_or_separator(b),
+                <words::HexOrSeparator as words::ByteClass>::byte(b),
                 CLASS[b as usize] != OTHER,
                 "{b:#x}"
             );
