@@ -330,8 +330,14 @@ impl Reassembly {
             if kind == NOT_DATA {
                 // Lines the agent's SSE client ignores are still bytes the peer sent.
                 let key = StreamKey::OTHER_LINES;
-                let text = String::from_utf8_lossy(payload);
-                streams.feed(registry, key, text.as_bytes(), out);
+                // ASCII lines (field names, ids, comments) are their own text; only others
+                // pay for the lossy conversion.
+                if payload.is_ascii() {
+                    streams.feed(registry, key, payload, out);
+                } else {
+                    let text = String::from_utf8_lossy(payload);
+                    streams.feed(registry, key, text.as_bytes(), out);
+                }
                 streams.feed(registry, key, b"\n", out);
                 return;
             }
