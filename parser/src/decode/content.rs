@@ -259,8 +259,11 @@ impl Layer {
                         input = &input[skip..];
                         *phase = Member::Trailer(left - skip as u8);
                         if *phase == Member::Trailer(0) {
+                            // Another member may follow (RFC 1952 §2.2): the same inflater,
+                            // reset, rather than a new one's allocation and zeroed state at
+                            // the end of every body.
                             *header = GzipHeader::start();
-                            *inflate = Decompress::new(false);
+                            inflate.reset(false);
                             *phase = Member::Header;
                         }
                     }
