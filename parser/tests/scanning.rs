@@ -4,8 +4,8 @@
 mod common;
 
 use guardian_parser::scan::{
-    reference_scan, Direction, Platform, Registry, RegistryOptions, RuleId, RuleSpec, Severity,
-    StreamScanner, ThreatType, BLOCK,
+    reference_scan, Direction, Platform, RawMatch, Registry, RegistryOptions, RuleId, RuleSpec,
+    Severity, StreamScanner, ThreatType, BLOCK,
 };
 use guardian_parser::verify::scan_in_pieces;
 use proptest::prelude::*;
@@ -56,6 +56,38 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             0..40
         ),
     ]
+}
+
+/// Every match with its snippet bytes and edges, `data` pushed in pieces of `sizes`.
+fn full_matches(
+    registry: &Registry,
+    direction: Direction,
+    data: &[u8],
+    sizes: &[usize],
+) -> Vec<RawMatch> {
+    let mut scanner = StreamScanner::new(registry, direction, u64::MAX);
+    let mut out = Vec::new();
+    let (mut pos, mut i) = (0, 0);
+    while pos < data.len() {
+        let n = sizes[i % sizes.len()].max(1).min(data.len() - pos);
+        i += 1;
+        let _ = scanner.push(registry, &data[pos..pos + n], &mut out);
+        pos += n;
+    }
+    scanner.finish(registry, &mut out);
+    out
+}
+
+/// A long part: fragments spread over filler, across several blocks.
+fn long_part() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec((fragment(), 0..3000usize), 1..40).prop_map(|parts| {
+        let mut data = Vec::new();
+        for (f, gap) in parts {
+            data.extend(std::iter::repeat_n(b"the agent calls a tool. ", gap / 24 + 1).flatten());
+            data.extend_from_slice(&f);
+        }
+        data
+    })
 }
 
 fn haystack() -> impl Strategy<Value = Vec<u8>> {
@@ -109,6 +141,18 @@ proptest! {
     }
 
     #[test]
+    fn large_pushes_equal_small_ones_to_the_snippet(
+        data in long_part(),
+        sizes in proptest::collection::vec(prop_oneof![1..2000usize, 6000..80_000usize], 1..4),
+    ) {
+        let registry = Registry::builtin(Platform::Picoclaw);
+        for direction in [Direction::Outbound, Direction::Inbound] {
+            let buffered = full_matches(&registry, direction, &data, &[997]);
+            prop_assert_eq!(full_matches(&registry, direction, &data, &sizes), buffered);
+        }
+    }
+
+    #[test]
     fn every_match_starts_with_one_of_its_literals(data in haystack()) {
         let registry = Registry::builtin(Platform::Nanoclaw);
         let specs = guardian_parser::scan::builtin_rules();
@@ -140,6 +184,67 @@ fn matches_spanning_block_boundaries_are_found_once() {
             assert_eq!(found.len(), 1, "offset {offset}, sizes {sizes:?}");
             assert_eq!(found[0].1.start, offset as u64 + 1);
         }
+    }
+}
+
+#[test]
+fn matches_near_the_edges_of_large_pushes_are_found_once() {
+    // Secrets near the start and end of large pushes, at block edges and across two pushes,
+    // are each found once, with the same snippet as byte-sized pieces give.
+    let registry = Registry::builtin(Platform::Generic);
+    let secret = b"sk-proj-Xk9mB2vQ7rT4wY1zA8cD5fG3hJ6kL0nP";
+    let len = 3 * BLOCK;
+    let window = 1844 + 48 + 1;
+    for offset in [
+        0,
+        200,
+        250,
+        256,
+        300,
+        BLOCK,
+        len - window - 60,
+        len - window + 5,
+        len - 45,
+    ] {
+        let mut data = vec![b'.'; len + 500];
+        data[offset] = b' ';
+        data[offset + 1..offset + 1 + secret.len()].copy_from_slice(secret);
+        data[offset + 1 + secret.len()] = b' ';
+        let bytewise = full_matches(&registry, Direction::Outbound, &data, &[1]);
+        assert_eq!(bytewise.len(), 1, "offset {offset}");
+        for sizes in [&[data.len()][..], &[len], &[len - 40, 9000], &[10, 20_000]] {
+            assert_eq!(
+                full_matches(&registry, Direction::Outbound, &data, sizes),
+                bytewise,
+                "offset {offset}, sizes {sizes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_longest_match_near_the_end_of_a_push_keeps_its_whole_window() {
+    // A match as long as a rule allows, starting anywhere near the end of a large push, is
+    // confirmed only once its whole window has arrived: the same as fed byte by byte.
+    let registry = Registry::new(RegistryOptions {
+        extra: vec![extra("long_token", &["LONG-"], r"LONG-[a-z]{1000,2000}")],
+        ..Default::default()
+    })
+    .unwrap();
+    let push = 40_000;
+    for back in [2150usize, 2100, 2060, 2040, 2020, 2000, 1500, 900] {
+        let mut data = vec![b'.'; push + 4000];
+        let at = push - back;
+        data[at..at + 5].copy_from_slice(b"LONG-");
+        data[at + 5..at + 2005].fill(b'q');
+        let bytewise = full_matches(&registry, Direction::Outbound, &data, &[1]);
+        assert_eq!(bytewise.len(), 1, "{back}");
+        assert_eq!(bytewise[0].end - bytewise[0].start, 2005, "{back}");
+        assert_eq!(
+            full_matches(&registry, Direction::Outbound, &data, &[push]),
+            bytewise,
+            "{back}"
+        );
     }
 }
 
