@@ -74,7 +74,7 @@ impl ByteClass for HexOrSeparator {
 }
 
 /// A word of eight in-class bytes, as [`classify`] writes them.
-const FULL: u64 = 0x0101_0101_0101_0101;
+const FULL: u64 = ONES;
 
 /// One block's bytes as 1 (in class) or 0, written so that it compiles to vector code.
 #[inline]
