@@ -243,6 +243,15 @@ pub fn encoded_forms(direction: Direction, input: &[u8], folded: bool) -> Vec<(S
             "target-hex".into(),
             target(&format!("/collect?h={}", hex(&data, false, ""))),
         ));
+        if folded {
+            forms.push((
+                "target-look-alikes".into(),
+                target(&format!(
+                    "/q?data={}",
+                    percent_times(&with_look_alikes(input), 1)
+                )),
+            ));
+        }
         forms.push((
             "target-zero-width".into(),
             target(&format!(
