@@ -435,23 +435,26 @@ pub fn target_views(target: &[u8], out: &mut Vec<u8>, folded: &mut Vec<u8>) {
     } else {
         target
     };
-    let mut changed = false;
-    let start = folded.len();
-    let mut folder = Folder::new();
-    let mut on = |piece: Piece<'_>| match piece {
-        Piece::Text(t) | Piece::Kept(t) => folded.extend_from_slice(t),
-        Piece::Dropped => {}
-        Piece::Folded { latin, .. } => {
-            folded.push(latin);
-            changed = true;
+    // Look-alikes are letters outside ASCII: an ASCII target (nearly every one) has none.
+    if !base.is_ascii() {
+        let mut changed = false;
+        let start = folded.len();
+        let mut folder = Folder::new();
+        let mut on = |piece: Piece<'_>| match piece {
+            Piece::Text(t) | Piece::Kept(t) => folded.extend_from_slice(t),
+            Piece::Dropped => {}
+            Piece::Folded { latin, .. } => {
+                folded.push(latin);
+                changed = true;
+            }
+        };
+        folder.push(base, &mut on);
+        folder.finish(&mut on);
+        if changed {
+            folded.push(b'\n');
+        } else {
+            folded.truncate(start);
         }
-    };
-    folder.push(base, &mut on);
-    folder.finish(&mut on);
-    if changed {
-        folded.push(b'\n');
-    } else {
-        folded.truncate(start);
     }
     decode_runs_into(base, 1, out);
 }
