@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use crate::framing::{Event, Framer, FramingError, Role};
-use crate::scan::{Direction, Registry, RuleId, StreamScanner};
+use crate::scan::{Direction, RawMatch, Registry, RuleId, StreamScanner};
 
 /// A framing event with payloads joined, independent of where the input was split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +91,20 @@ pub fn scan_in_pieces(
     data: &[u8],
     sizes: &[usize],
 ) -> Vec<(RuleId, Range<u64>)> {
+    matches_in_pieces(registry, direction, data, sizes)
+        .into_iter()
+        .map(|m| (m.rule, m.start..m.end))
+        .collect()
+}
+
+/// Scans `data` as one part fed in pieces of `sizes`; returns every match whole (snippet
+/// context and its edges included).
+pub fn matches_in_pieces(
+    registry: &Registry,
+    direction: Direction,
+    data: &[u8],
+    sizes: &[usize],
+) -> Vec<RawMatch> {
     let mut scanner = StreamScanner::new(registry, direction, u64::MAX);
     let mut out = Vec::new();
     let sizes = if sizes.is_empty() {
@@ -106,5 +120,5 @@ pub fn scan_in_pieces(
         pos += n;
     }
     scanner.finish(registry, &mut out);
-    out.into_iter().map(|m| (m.rule, m.start..m.end)).collect()
+    out
 }

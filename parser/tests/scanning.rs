@@ -4,10 +4,10 @@
 mod common;
 
 use guardian_parser::scan::{
-    reference_scan, Direction, Platform, RawMatch, Registry, RegistryOptions, RuleId, RuleSpec,
-    Severity, StreamScanner, ThreatType, BLOCK,
+    reference_scan, Direction, Platform, Registry, RegistryOptions, RuleId, RuleSpec, Severity,
+    StreamScanner, ThreatType, BLOCK,
 };
-use guardian_parser::verify::scan_in_pieces;
+use guardian_parser::verify::{matches_in_pieces, scan_in_pieces};
 use proptest::prelude::*;
 
 fn scan_chunked(
@@ -56,26 +56,6 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             0..40
         ),
     ]
-}
-
-/// Every match with its snippet bytes and edges, `data` pushed in pieces of `sizes`.
-fn full_matches(
-    registry: &Registry,
-    direction: Direction,
-    data: &[u8],
-    sizes: &[usize],
-) -> Vec<RawMatch> {
-    let mut scanner = StreamScanner::new(registry, direction, u64::MAX);
-    let mut out = Vec::new();
-    let (mut pos, mut i) = (0, 0);
-    while pos < data.len() {
-        let n = sizes[i % sizes.len()].max(1).min(data.len() - pos);
-        i += 1;
-        let _ = scanner.push(registry, &data[pos..pos + n], &mut out);
-        pos += n;
-    }
-    scanner.finish(registry, &mut out);
-    out
 }
 
 /// A long part: fragments spread over filler, across several blocks.
@@ -147,8 +127,8 @@ proptest! {
     ) {
         let registry = Registry::builtin(Platform::Picoclaw);
         for direction in [Direction::Outbound, Direction::Inbound] {
-            let buffered = full_matches(&registry, direction, &data, &[997]);
-            prop_assert_eq!(full_matches(&registry, direction, &data, &sizes), buffered);
+            let buffered = matches_in_pieces(&registry, direction, &data, &[997]);
+            prop_assert_eq!(matches_in_pieces(&registry, direction, &data, &sizes), buffered);
         }
     }
 
@@ -210,11 +190,11 @@ fn matches_near_the_edges_of_large_pushes_are_found_once() {
         data[offset] = b' ';
         data[offset + 1..offset + 1 + secret.len()].copy_from_slice(secret);
         data[offset + 1 + secret.len()] = b' ';
-        let bytewise = full_matches(&registry, Direction::Outbound, &data, &[1]);
+        let bytewise = matches_in_pieces(&registry, Direction::Outbound, &data, &[1]);
         assert_eq!(bytewise.len(), 1, "offset {offset}");
         for sizes in [&[data.len()][..], &[len], &[len - 40, 9000], &[10, 20_000]] {
             assert_eq!(
-                full_matches(&registry, Direction::Outbound, &data, sizes),
+                matches_in_pieces(&registry, Direction::Outbound, &data, sizes),
                 bytewise,
                 "offset {offset}, sizes {sizes:?}"
             );
@@ -237,11 +217,11 @@ fn the_longest_match_near_the_end_of_a_push_keeps_its_whole_window() {
         let at = push - back;
         data[at..at + 5].copy_from_slice(b"LONG-");
         data[at + 5..at + 2005].fill(b'q');
-        let bytewise = full_matches(&registry, Direction::Outbound, &data, &[1]);
+        let bytewise = matches_in_pieces(&registry, Direction::Outbound, &data, &[1]);
         assert_eq!(bytewise.len(), 1, "{back}");
         assert_eq!(bytewise[0].end - bytewise[0].start, 2005, "{back}");
         assert_eq!(
-            full_matches(&registry, Direction::Outbound, &data, &[push]),
+            matches_in_pieces(&registry, Direction::Outbound, &data, &[push]),
             bytewise,
             "{back}"
         );

@@ -84,16 +84,17 @@ fn classify<C: ByteClass>(block: &[u8; 64], out: &mut [u8; 64]) {
     }
 }
 
-/// Which words of a block may be wholly in class (bit `w`: word `w`), by the coarse test.
+/// Bit `w` set where `test` holds for word `w` of a block (little-endian), with no branch
+/// per word.
 #[inline]
-fn coarse_full_words<C: ByteClass>(block: &[u8; 64]) -> u8 {
-    let mut full = 0u8;
+fn words_where(block: &[u8; 64], test: impl Fn(u64) -> bool) -> u8 {
+    let mut mask = 0u8;
     for (w, word) in block.chunks_exact(8).enumerate() {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
-        full |= u8::from(C::word_may_be_full(u64::from_le_bytes(bytes))) << w;
+        mask |= u8::from(test(u64::from_le_bytes(bytes))) << w;
     }
-    full
+    mask
 }
 
 /// Whether `streak` words already in class before a block, then the block's `full` words,
@@ -130,7 +131,7 @@ pub(super) fn skip_to_window<const WORDS: usize, C: ByteClass>(input: &[u8], i: 
         let Ok(block) = <&[u8; 64]>::try_from(block) else {
             break;
         };
-        let coarse = coarse_full_words::<C>(block);
+        let coarse = words_where(block, C::word_may_be_full);
         if !may_reach(streak, coarse, streak_needed) {
             // No streak can end in this block; the one it leaves open is at most its coarse
             // one (an overestimate only makes the skip stop earlier).
@@ -139,14 +140,9 @@ pub(super) fn skip_to_window<const WORDS: usize, C: ByteClass>(input: &[u8], i: 
             continue;
         }
         classify::<C>(block, &mut classes);
-        // Which words are wholly in class, without a branch per word: on text, none is, and
-        // the block is passed over at once.
-        let mut full = 0u8;
-        for (w, word) in classes.chunks_exact(8).enumerate() {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(word);
-            full |= u8::from(u64::from_le_bytes(bytes) == FULL) << w;
-        }
+        // Which words are wholly in class: on text, none is, and the block is passed over
+        // at once.
+        let full = words_where(&classes, |x| x == FULL);
         if full == 0 {
             streak = 0;
             at += 64;
