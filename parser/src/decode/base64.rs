@@ -5,10 +5,9 @@
 //! escapes `\n` / `\r\n` of a JSON string seen raw — when the line before it held at least
 //! [`MIN_RUN`] characters, a multiple of four.
 //!
-//! One pass over the input, no allocation per byte: outside a run, text is classified 64 bytes
-//! at a time ([`words`](super::words)), so text whose words are short is skipped a block at a
-//! time, and a window of [`MIN_RUN`] bytes is tested byte by byte only where one could hold a
-//! run. A run shorter than [`MIN_RUN`] is never decoded; its first characters are held in a
+//! One pass over the input, no allocation per byte: outside a run, text is skipped by probing
+//! one word in every 17 bytes ([`words`](super::words)), and a window of [`MIN_RUN`] bytes is
+//! tested byte by byte only where a probe could lie inside a run. A run shorter than [`MIN_RUN`] is never decoded; its first characters are held in a
 //! fixed array until the run is long enough.
 //!
 //! A run whose first 18 decoded bytes are UTF-16LE text (every second byte zero, an optional
@@ -112,10 +111,10 @@ impl Base64Runs {
         let len = input.len();
         while i < len {
             if self.run == 0 && self.wrap == Wrap::None {
-                // Outside a run: skip, a block at a time, text where no window of MIN_RUN
+                // Outside a run: skip, a probe at a time, text where no window of MIN_RUN
                 // alphabet bytes can be; then, window by window, past the last byte outside
                 // the alphabet (no run starts at or before it).
-                i = words::skip_to_window::<{ MIN_RUN / 8 }, words::Base64>(input, i);
+                i = words::skip_to_window::<MIN_RUN, words::Base64>(input, i);
                 if i == len {
                     break;
                 }

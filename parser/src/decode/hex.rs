@@ -3,10 +3,10 @@
 //! (`de:ad:be:ef`, UUIDs, `hexdump`-style `41 4b 49 41`), is decoded, its bytes handed on
 //! followed by a `\n` that keeps runs apart. An odd last digit is dropped.
 //!
-//! One pass over the input, no allocation per byte: outside a run, text is classified 64 bytes
-//! at a time ([`words`](super::words)), so prose (letters past `f`) is skipped a block at a
-//! time, and a window of [`MIN_DIGITS`] bytes is tested byte by byte only where one could hold
-//! a run.
+//! One pass over the input, no allocation per byte: outside a run, text is skipped by probing
+//! one word in every 25 bytes ([`words`](super::words)), which prose (letters past `f`) fails,
+//! and a window of [`MIN_DIGITS`] bytes is tested byte by byte only where a probe could lie
+//! inside a run.
 
 use super::{hand_on, words, DECODED_PIECE};
 
@@ -76,10 +76,10 @@ impl HexRuns {
         let len = input.len();
         while i < len {
             if self.digits == 0 {
-                // Outside a run: skip, a block at a time, text where no window of MIN_DIGITS
+                // Outside a run: skip, a probe at a time, text where no window of MIN_DIGITS
                 // bytes a run can hold can be; then, window by window, past the last byte no
                 // run has (with less than a window left, past its last such byte).
-                i = words::skip_to_window::<{ MIN_DIGITS / 8 }, words::HexOrSeparator>(input, i);
+                i = words::skip_to_window::<MIN_DIGITS, words::HexOrSeparator>(input, i);
                 if i == len {
                     break;
                 }

@@ -1,13 +1,14 @@
-//! Block-at-a-time byte classes for the run finders ([`base64`](super::base64),
-//! [`hex`](super::hex)): outside a run, a finder skips text 64 bytes at a time until a streak
-//! of in-class words could hold a run. Each block is first tested a word at a time against a
-//! coarser class with a few integer operations per eight bytes (a range that holds the class:
-//! prose and code fail it at every space or letter past `f`), and only a block that passes is
-//! classified exactly, with arithmetic the compiler turns into vector compares.
+//! Word-at-a-time byte classes for the run finders ([`base64`](super::base64),
+//! [`hex`](super::hex)): outside a run, a finder skips text by probing one eight-byte word in
+//! every few, with a coarse test of a few integer operations (a byte range that holds the class:
+//! prose and code fail it at every space or letter past `f`), until a probe could lie inside a
+//! run; the finder's exact, byte-wise logic takes over from there.
 
 /// A byte class a run is made of, with a cheap word-at-a-time test that holds it.
 pub(super) trait ByteClass {
-    /// Whether `b` is in the class.
+    /// Whether `b` is in the class (what the coarse test and the finders' tables are checked
+    /// against).
+    #[cfg(test)]
     fn byte(b: u8) -> bool;
     /// `false` only if some byte of the little-endian word `x` is outside the class (a word
     /// of in-class bytes always passes; others may).
@@ -36,7 +37,7 @@ fn has_byte_above(x: u64, n: u8) -> bool {
 pub(super) struct Base64;
 
 impl ByteClass for Base64 {
-    #[inline]
+    #[cfg(test)]
     fn byte(b: u8) -> bool {
         // `| 0x20` maps upper-case letters onto lower-case ones and no other byte into `a..=z`.
         (b | 0x20).wrapping_sub(b'a') < 26
@@ -58,7 +59,7 @@ impl ByteClass for Base64 {
 pub(super) struct HexOrSeparator;
 
 impl ByteClass for HexOrSeparator {
-    #[inline]
+    #[cfg(test)]
     fn byte(b: u8) -> bool {
         b.wrapping_sub(b'0') < 10
             || (b | 0x20).wrapping_sub(b'a') < 6
@@ -73,96 +74,35 @@ impl ByteClass for HexOrSeparator {
     }
 }
 
-/// A word of eight in-class bytes, as [`classify`] writes them.
-const FULL: u64 = ONES;
-
-/// One block's bytes as 1 (in class) or 0, written so that it compiles to vector code.
+/// From `i`, skips text where no `RUN` consecutive bytes are all in `class`: returns a
+/// position at or before the start of the first such window (or, near the end, just past the
+/// last word looked at), so that the finder's exact, byte-wise logic resumes there and loses
+/// no run.
+///
+/// Only one word in every `RUN - 7` bytes is looked at (a probe): a window of `RUN` bytes holds
+/// the whole of at least one probe word, so a window whose first whole probe failed the coarse
+/// test is impossible, and the first probe that passes bounds where a window can start. On
+/// prose and code nearly every probe fails at a space, quote or letter, so the cost is a few
+/// integer operations per `RUN - 7` bytes, a fraction of classifying every byte.
 #[inline]
-fn classify<C: ByteClass>(block: &[u8; 64], out: &mut [u8; 64]) {
-    for (c, &b) in out.iter_mut().zip(block) {
-        *c = u8::from(C::byte(b));
-    }
-}
-
-/// Bit `w` set where `test` holds for word `w` of a block (little-endian), with no branch
-/// per word.
-#[inline]
-fn words_where(block: &[u8; 64], test: impl Fn(u64) -> bool) -> u8 {
-    let mut mask = 0u8;
-    for (w, word) in block.chunks_exact(8).enumerate() {
+pub(super) fn skip_to_window<const RUN: usize, C: ByteClass>(input: &[u8], i: usize) -> usize {
+    let stride = RUN - 7;
+    let mut p = i;
+    while let Some(word) = input.get(p..p + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
-        mask |= u8::from(test(u64::from_le_bytes(bytes))) << w;
-    }
-    mask
-}
-
-/// Whether `streak` words already in class before a block, then the block's `full` words,
-/// can make a streak of `needed` (`needed` <= 8).
-#[inline]
-fn may_reach(streak: usize, full: u8, needed: usize) -> bool {
-    // The carried streak as the top bits of the byte below the block's.
-    let carried = (0xffu16 << (8 - streak.min(8))) & 0xff;
-    let bits = u16::from(full) << 8 | carried;
-    let mut run = bits;
-    for k in 1..needed {
-        run &= bits >> k;
-    }
-    run != 0
-}
-
-/// From `i`, skips text where no `8 * WORDS` consecutive bytes are all in `class`: returns a
-/// position at or before the start of the first such window (or, near the end, of whatever is
-/// left unlooked at), so that the finder's exact, byte-wise logic resumes there and loses no
-/// run.
-///
-/// A window of `8 * WORDS` in-class bytes covers at least `WORDS - 1` whole words of the grid
-/// that starts at `i`, so only a streak of that many in-class words stops the skip. Every byte
-/// is classified, but a block at a time in vector registers and with no chain from one step's
-/// result to the next load: on prose this is about twice as fast as stepping from each
-/// window's last out-of-class byte to the next window (which waited on each step's bit scan).
-#[inline]
-pub(super) fn skip_to_window<const WORDS: usize, C: ByteClass>(input: &[u8], i: usize) -> usize {
-    let streak_needed = WORDS - 1;
-    let mut streak = 0;
-    let mut at = i;
-    let mut classes = [0u8; 64];
-    for block in input[i..].chunks_exact(64) {
-        let Ok(block) = <&[u8; 64]>::try_from(block) else {
-            break;
-        };
-        let coarse = words_where(block, C::word_may_be_full);
-        if !may_reach(streak, coarse, streak_needed) {
-            // No streak can end in this block; the one it leaves open is at most its coarse
-            // one (an overestimate only makes the skip stop earlier).
-            streak = coarse.leading_ones() as usize;
-            at += 64;
-            continue;
+        if C::word_may_be_full(u64::from_le_bytes(bytes)) {
+            // A window before this probe would hold the previous one, which failed.
+            return (p + 1).saturating_sub(stride).max(i);
         }
-        classify::<C>(block, &mut classes);
-        // Which words are wholly in class: on text, none is, and the block is passed over
-        // at once.
-        let full = words_where(&classes, |x| x == FULL);
-        if full == 0 {
-            streak = 0;
-            at += 64;
-            continue;
-        }
-        for w in 0..8 {
-            if full >> w & 1 == 1 {
-                streak += 1;
-                if streak == streak_needed {
-                    // The window may start in the word before the streak.
-                    return (at + 8 - 8 * streak).saturating_sub(8).max(i);
-                }
-            } else {
-                streak = 0;
-            }
-            at += 8;
-        }
+        p += stride;
     }
-    // The tail (under a block) is left to the finder, from before any streak still open.
-    (at - 8 * streak).saturating_sub(8).max(i)
+    // Every window starting at or before the last probe holds a failed one.
+    if p == i {
+        i
+    } else {
+        p + 1 - stride
+    }
 }
 
 #[cfg(test)]
@@ -237,55 +177,79 @@ mod tests {
         }
     }
 
-    /// A streak is reachable exactly when the carried words and the block's full words hold
-    /// `needed` in a row.
-    #[test]
-    fn may_reach_is_a_streak_of_needed_words() {
-        for needed in 2..=4 {
-            for streak in 0..needed {
-                for full in 0..=255u8 {
-                    let mut run = streak;
-                    let mut reached = false;
-                    for w in 0..8 {
-                        run = if full >> w & 1 == 1 { run + 1 } else { 0 };
-                        reached |= run >= needed;
-                    }
-                    assert_eq!(
-                        may_reach(streak, full, needed),
-                        reached,
-                        "{needed} {streak} {full:#b}"
-                    );
-                }
-            }
-        }
+    /// The first window of `run` in-class bytes at or after `from`: the byte-wise reference.
+    fn first_window<C: ByteClass>(text: &[u8], from: usize, run: usize) -> Option<usize> {
+        (from..text.len()).find(|&s| {
+            text.get(s..s + run)
+                .is_some_and(|w| w.iter().all(|&b| C::byte(b)))
+        })
     }
 
-    /// Wherever a window of in-class bytes lies, the skip stops at or before its start, and
-    /// text without one is skipped to its last block.
+    fn skip_holds<const RUN: usize, C: ByteClass>(text: &[u8], from: usize) {
+        let p = skip_to_window::<RUN, C>(text, from);
+        let bound = first_window::<C>(text, from, RUN).unwrap_or(text.len());
+        assert!(
+            from <= p && p <= bound,
+            "{from} -> {p}, window at {bound}: {text:?}"
+        );
+    }
+
+    /// Wherever a window of in-class bytes lies, the skip stops at or before its start (and
+    /// never before where it began): runs of every length at every offset, and texts drawn
+    /// from a mix of in-class bytes and the bytes that end runs in prose.
     #[test]
     fn the_skip_never_passes_a_window() {
-        for len in [0usize, 7, 63, 64, 65, 130, 300] {
+        for len in [0usize, 7, 8, 24, 25, 64, 65, 130] {
             for run_at in 0..len {
-                for run_len in [23usize, 24, 31, 32, 40] {
-                    let mut text = b"ab cd.ef gh ".repeat(len / 12 + 1);
-                    text.truncate(len);
+                for run_len in [23usize, 24, 25, 31, 32, 33, 40] {
                     let end = (run_at + run_len).min(len);
-                    text[run_at..end].fill(b'Q');
-                    for from in [0, run_at.saturating_sub(9), run_at] {
-                        let p = skip_to_window::<3, Base64>(&text, from);
-                        if end - run_at >= 24 {
-                            assert!(
-                                p <= run_at.max(from),
-                                "{len} {run_at} {run_len} {from}: {p}"
-                            );
+                    // Between runs: prose that leaves short in-class words, or bytes that
+                    // are all outside both classes (so that a run is exactly as long as set).
+                    for (filler, fill, hex) in [
+                        (b"ab cd.ef gh ", b'Q', false),
+                        (b"ab cd.ef gh ", b'7', true),
+                        (b" .,:;<=>[]\n\"", b'Q', false),
+                        (b"xyz .,:;<>[]", b'7', true),
+                    ] {
+                        let mut text = filler.repeat(len / 12 + 1);
+                        text.truncate(len);
+                        text[run_at..end].fill(fill);
+                        // Every alignment of the probes against the run.
+                        for from in run_at.saturating_sub(33)..=run_at {
+                            if hex {
+                                skip_holds::<32, HexOrSeparator>(&text, from);
+                            } else {
+                                skip_holds::<24, Base64>(&text, from);
+                            }
                         }
-                        assert!(p >= from && p <= len);
                     }
                 }
             }
         }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"Qz7+/_-:. \n\"f3a";
+        for round in 0..20_000 {
+            let len = round % 200;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly in class, so that windows are common and end anywhere.
+                    let k = state % 64;
+                    alphabet[if k < 56 {
+                        (k % 3) as usize
+                    } else {
+                        k as usize % alphabet.len()
+                    }]
+                })
+                .collect();
+            let from = (state >> 32) as usize % (len + 1);
+            skip_holds::<24, Base64>(&text, from);
+            skip_holds::<32, HexOrSeparator>(&text, from);
+        }
         let prose = b"the agent calls a tool with context and returns result ".repeat(20);
-        assert!(skip_to_window::<3, Base64>(&prose, 0) >= prose.len() - 64 - 8);
-        assert!(skip_to_window::<4, HexOrSeparator>(&prose, 0) >= prose.len() - 64 - 8);
+        assert!(skip_to_window::<24, Base64>(&prose, 0) >= prose.len() - 24);
+        assert!(skip_to_window::<32, HexOrSeparator>(&prose, 0) >= prose.len() - 32);
     }
 }
