@@ -65,6 +65,9 @@ pub struct Normaliser {
     in_tag: bool,
     /// HTML: the last chunk ended in `<`, which may open a tag.
     lt_pending: bool,
+    /// HTML: the decoded chunk, handed on whole (markup cuts text into pieces of a few dozen
+    /// bytes, and every piece handed on costs each view behind a call).
+    html_out: Vec<u8>,
 }
 
 impl Normaliser {
@@ -77,6 +80,7 @@ impl Normaliser {
             scratch: Vec::new(),
             in_tag: false,
             lt_pending: false,
+            html_out: Vec::new(),
         }
     }
 
@@ -88,7 +92,19 @@ impl Normaliser {
                 self.push_escaped(input, out, &|rest| percent_escape(rest, plus_is_space))
             }
             TextForm::Json => self.push_escaped(input, out, &json_escape),
-            TextForm::Html => self.push_html(input, out),
+            TextForm::Html => {
+                let mut decoded = std::mem::take(&mut self.html_out);
+                decoded.clear();
+                self.push_html(input, &mut |t| {
+                    decoded.extend_from_slice(t);
+                    true
+                });
+                let more = decoded.is_empty() || out(&decoded);
+                if decoded.capacity() <= 64 * 1024 {
+                    self.html_out = decoded;
+                }
+                more
+            }
         }
     }
 
