@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use regex::bytes::Regex;
 
-use super::credentials::is_placeholder;
+use super::credentials::{is_placeholder, looks_random};
 use super::rule::MatchContext;
 
 fn is_alnum(b: Option<u8>) -> bool {
@@ -24,21 +24,6 @@ fn is_name_char(b: Option<u8>) -> bool {
 /// Whether the match stands alone as a token: no letter or digit glued to either side.
 fn standalone(ctx: &MatchContext<'_>) -> bool {
     !is_alnum(ctx.prev()) && !is_alnum(ctx.next())
-}
-
-/// Whether a random-looking key body mixes at least two of upper case, lower case and digits,
-/// which real keys do and placeholders (`sk-xxxx…`, `sk-YOUR-KEY-HERE`) and CSS names do not.
-fn looks_random(body: &[u8]) -> bool {
-    let upper = body.iter().any(u8::is_ascii_uppercase);
-    let lower = body.iter().any(u8::is_ascii_lowercase);
-    let digit = body.iter().any(u8::is_ascii_digit);
-    let distinct = {
-        let mut seen = [false; 256];
-        body.iter()
-            .filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true))
-            .count()
-    };
-    (upper as u8 + lower as u8 + digit as u8) >= 2 && distinct >= 10
 }
 
 const AI_KEY_PREFIXES: &[&str] = &[

@@ -55,17 +55,13 @@ pub(crate) fn is_placeholder(body: &[u8]) -> bool {
     words.is_match(body)
 }
 
-/// Mixes at least two of upper case, lower case and digits, with ten distinct characters.
+/// Mixes at least two of upper case, lower case and digits, with ten distinct characters:
+/// what real keys do and placeholders (`sk-xxxx…`, `sk-YOUR-KEY-HERE`) and CSS names do not.
 pub(crate) fn looks_random(body: &[u8]) -> bool {
     let upper = body.iter().any(u8::is_ascii_uppercase);
     let lower = body.iter().any(u8::is_ascii_lowercase);
     let digit = body.iter().any(u8::is_ascii_digit);
-    let mut seen = [false; 256];
-    let distinct = body
-        .iter()
-        .filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true))
-        .count();
-    (upper as u8 + lower as u8 + digit as u8) >= 2 && distinct >= 10
+    (upper as u8 + lower as u8 + digit as u8) >= 2 && looks_random_hex(body)
 }
 
 /// Lower-case hex bodies (DigitalOcean, DingTalk) have no upper case: 10 distinct digits
