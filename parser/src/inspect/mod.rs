@@ -15,7 +15,8 @@ pub use expected_use::{
 
 use crate::decode::encoded::{strip_zero_width, target_views, Scope};
 use crate::decode::{
-    decode_base64_token, BodyDecoder, EncodedView, Normaliser, Reassembly, TextForm, View,
+    decode_base64_token, BodyDecoder, EncodedView, Normaliser, Reassembly, SpareLayers, TextForm,
+    View,
 };
 use crate::finding::{redact_snippet, timestamp, Dedup, Finding, Protocol, SCHEMA_VERSION};
 use crate::framing::{Event, Framer, Head, Role, Step};
@@ -149,6 +150,8 @@ pub struct Inspector {
     body_scanner: StreamScanner,
     trailer_scanner: StreamScanner,
     body: Option<BodyDecoder>,
+    /// The decoding layers of the last finished bodies, for the next one.
+    spare_layers: SpareLayers,
     dest_override: Option<String>,
     dest: Option<String>,
     /// The host of `dest` (lower case, no port), computed when an expected-use check first
@@ -186,6 +189,7 @@ impl Inspector {
             body_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             trailer_scanner: StreamScanner::new(registry, direction, max_scan_bytes),
             body: None,
+            spare_layers: SpareLayers::default(),
             dest_override: None,
             dest: None,
             dest_host: None,
@@ -207,6 +211,17 @@ impl Inspector {
     /// authority of an intercepted tunnel; the request's origin for responses).
     pub fn set_dest(&mut self, dest: Option<String>) {
         self.dest_override = dest;
+    }
+
+    /// Gives back the memory kept between messages for the next one (the last bodies'
+    /// decoders); for a stream that has gone idle. What it finds is unchanged.
+    pub fn release_spare(&mut self) {
+        self.spare_layers.clear();
+    }
+
+    /// Whether memory is kept for a next message ([`Self::release_spare`] gives it back).
+    pub fn holds_spare(&self) -> bool {
+        !self.spare_layers.is_empty()
     }
 
     /// Turns the decoded views (base64/hex runs, iterated percent, zero-width characters,
@@ -342,7 +357,11 @@ impl Inspector {
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
         let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
         let views = self.encoded_views && !binary;
-        let body = BodyDecoder::new(head.header_values("content-encoding"), form);
+        let body = BodyDecoder::reusing(
+            head.header_values("content-encoding"),
+            form,
+            &mut self.spare_layers,
+        );
         // A streamed body's decoded views are its streams' own: only their budget is given.
         self.body = Some(match reassembly {
             Some(r) => body.with_reassembly(Some(
@@ -372,6 +391,7 @@ impl Inspector {
             if let Some(found) = body.encoded_found() {
                 self.decoded_matches.append(found);
             }
+            body.recycle(&mut self.spare_layers);
         }
         self.trailer_scanner.finish(registry, &mut self.matches);
     }

@@ -38,8 +38,9 @@ pub(super) fn link_inspector(
 
 impl Session {
     /// Gives back the buffers of finished messages: the inspector of a client side between
-    /// requests (no byte of the next one read) and of every idle link is replaced by a fresh
-    /// one once it has framed more than [`SHED_AFTER_BODY_BYTES`] of bodies. Statistics are
+    /// requests (no byte of the next one read) and of every idle link gives back the decoders
+    /// it keeps for a next body, and is replaced by a fresh one once it has framed more than
+    /// [`SHED_AFTER_BODY_BYTES`] of bodies. Statistics are
     /// kept; what the session does next is unchanged. The shell calls it when the connection
     /// waits with nothing outstanding.
     pub fn shed(&mut self, registry: &Registry) {
@@ -47,19 +48,22 @@ impl Session {
             return;
         }
         let grown = |i: &Inspector| i.stats().body_bytes > SHED_AFTER_BODY_BYTES;
-        if self.client.state == ClientState::Idle
-            && self.client.pending.is_empty()
-            && grown(&self.client.inspector)
-        {
-            let fresh = client_inspector(registry, &self.config);
-            let old = std::mem::replace(&mut self.client.inspector, fresh);
-            add_stats(&mut self.gone, old.stats());
+        if self.client.state == ClientState::Idle && self.client.pending.is_empty() {
+            self.client.inspector.release_spare();
+            if grown(&self.client.inspector) {
+                let fresh = client_inspector(registry, &self.config);
+                let old = std::mem::replace(&mut self.client.inspector, fresh);
+                add_stats(&mut self.gone, old.stats());
+            }
         }
         for link in &mut self.links {
-            if link.state == LinkState::Idle && grown(&link.inspector) {
-                let fresh = link_inspector(registry, &self.config, &link.host, link.port);
-                let old = std::mem::replace(&mut link.inspector, fresh);
-                add_stats(&mut self.gone, old.stats());
+            if link.state == LinkState::Idle {
+                link.inspector.release_spare();
+                if grown(&link.inspector) {
+                    let fresh = link_inspector(registry, &self.config, &link.host, link.port);
+                    let old = std::mem::replace(&mut link.inspector, fresh);
+                    add_stats(&mut self.gone, old.stats());
+                }
             }
         }
     }
