@@ -166,18 +166,18 @@ impl BodyDecoder {
     /// Hands this finished body's decoding layers to `spare`, for the next body of the same
     /// stream: an inflater's window and state, and each layer's output buffer, are then reset
     /// rather than allocated and zeroed again (a fifth of the cost of a small gzip body).
-    pub fn recycle(self, spare: &mut SpareLayers) {
-        for layer in self.layers {
+    pub fn recycle(&mut self, spare: &mut SpareLayers) {
+        for layer in self.layers.drain(..) {
             if spare.0.len() < MAX_CODINGS {
                 spare.0.push(layer);
             }
         }
     }
 
-    /// Adds the reassembled view of a streamed body (SSE, NDJSON).
-    pub fn with_reassembly(mut self, reassembly: Option<Reassembly>) -> Self {
+    /// Adds the reassembled view of a streamed body (SSE, NDJSON). (In place: a decoder is a
+    /// kilobyte, and moving it through a builder chain was a copy of that per message.)
+    pub fn set_reassembly(&mut self, reassembly: Option<Reassembly>) {
         self.reassembly = reassembly;
-        self
     }
 
     /// Adds the decoded views of the body's text (base64/hex runs, zero-width characters,
@@ -185,16 +185,15 @@ impl BodyDecoder {
     /// Zero-width characters and look-alikes are handled with them (`None`: neither).
     ///
     /// A streamed body's text is its reassembled view (set before, with
-    /// [`Self::with_reassembly`]): each logical stream then gets decoded views of its own,
+    /// [`Self::set_reassembly`]): each logical stream then gets decoded views of its own,
     /// within this view's budget, and zero-width and look-alike handling of its own.
-    pub fn with_encoded(mut self, encoded: Option<EncodedView>) -> Self {
+    pub fn set_encoded(&mut self, encoded: Option<EncodedView>) {
         if let Some(r) = self.reassembly.take() {
             self.reassembly = Some(r.with_encoded_views(encoded.map(|e| e.budget_left())));
-            return self;
+            return;
         }
         self.cleaner = encoded.is_some().then(Cleaner::new);
         self.encoded = encoded;
-        self
     }
 
     /// Matches of the decoded views so far, with their view (the caller drains them).

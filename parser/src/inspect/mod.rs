@@ -357,20 +357,22 @@ impl Inspector {
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
         let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
         let views = self.encoded_views && !binary;
-        let body = BodyDecoder::reusing(
+        let body = self.body.insert(BodyDecoder::reusing(
             head.header_values("content-encoding"),
             form,
             &mut self.spare_layers,
-        );
+        ));
         // A streamed body's decoded views are its streams' own: only their budget is given.
-        self.body = Some(match reassembly {
-            Some(r) => body.with_reassembly(Some(
-                r.with_encoded_views(views.then_some(self.max_scan_bytes)),
-            )),
-            None => body.with_encoded(views.then(|| {
+        match reassembly {
+            Some(r) => {
+                body.set_reassembly(Some(
+                    r.with_encoded_views(views.then_some(self.max_scan_bytes)),
+                ));
+            }
+            None => body.set_encoded(views.then(|| {
                 EncodedView::new(Scope::for_form(form), self.direction, self.max_scan_bytes)
             })),
-        });
+        }
         self.reported.clear();
         self.body_scanner.reset();
         self.trailer_scanner.reset();
@@ -378,7 +380,7 @@ impl Inspector {
 
     fn on_end(&mut self, registry: &Registry) {
         self.stats.messages += 1;
-        if let Some(mut body) = self.body.take() {
+        if let Some(body) = &mut self.body {
             let outcome = body.finish(
                 registry,
                 &mut self.body_scanner,
@@ -393,6 +395,7 @@ impl Inspector {
             }
             body.recycle(&mut self.spare_layers);
         }
+        self.body = None;
         self.trailer_scanner.finish(registry, &mut self.matches);
     }
 
