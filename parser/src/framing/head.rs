@@ -55,6 +55,18 @@ pub struct Head {
     start: StartLine,
     minor_version: u8,
     headers: Vec<HeaderIndices>,
+    /// The union of the fields' [`name_bit`]s.
+    names: u64,
+}
+
+/// A bit standing for header names of this length and first and last letters (ASCII case
+/// folded). A head keeps the union of its fields' bits, so that looking up a name that no
+/// field has (most lookups: `Transfer-Encoding`, `Connection`, `Content-Encoding`, `Upgrade`
+/// on an ordinary message) costs one test instead of a comparison per field.
+fn name_bit(name: &[u8]) -> u64 {
+    let fold = |b: Option<&u8>| usize::from(b.map_or(0, u8::to_ascii_lowercase));
+    let h = name.len().wrapping_mul(31) ^ fold(name.first()).wrapping_mul(7) ^ fold(name.last());
+    1 << (h % 64)
 }
 
 impl Head {
@@ -117,11 +129,15 @@ impl Head {
                 )
             }
         };
+        let names = headers
+            .iter()
+            .fold(0, |bits, h| bits | name_bit(&raw[h.name.clone()]));
         Ok(Head {
             raw,
             start,
             minor_version,
             headers,
+            names,
         })
     }
 
@@ -191,9 +207,18 @@ impl Head {
 
     /// Values of every header field with this name (ASCII case-insensitive).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let name = name.as_bytes();
+        let fields: &[HeaderIndices] = if self.names & name_bit(name) == 0 {
+            &[]
+        } else {
+            &self.headers
+        };
+        fields
+            .iter()
+            .filter(move |h| {
+                h.name.len() == name.len() && self.raw[h.name.clone()].eq_ignore_ascii_case(name)
+            })
+            .map(|h| &self.raw[h.value.clone()])
     }
 
     /// The first value of a header field (ASCII case-insensitive).
@@ -374,4 +399,77 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
         let digit = (b as char).to_digit(10)?;
         n.checked_mul(10)?.checked_add(u64::from(digit))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup finds exactly the fields a comparison with every field finds: names in any
+    /// case, repeated, absent, and absent names that share a present one's bit.
+    #[test]
+    fn header_lookups_agree_with_a_scan_of_every_field() {
+        let fields = [
+            "Content-Type",
+            "content-length",
+            "X-A",
+            "x-b",
+            "Connection",
+            "SET-COOKIE",
+            "Set-Cookie",
+            "Transfer-Encoding",
+            "Vary",
+            "ETag",
+            "Host",
+            "X-Custom-Header",
+            "a",
+            "Z",
+        ];
+        let mut raw = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for (i, f) in fields.iter().enumerate() {
+            raw.extend_from_slice(format!("{f}: v{i}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        let head = Head::parse(Role::Response, raw).expect("a valid head");
+        let mut queries: Vec<String> = fields.iter().map(|f| f.to_ascii_uppercase()).collect();
+        queries.extend(
+            [
+                "content-encoding",
+                "upgrade",
+                "expect",
+                "x-c",
+                "X-a",
+                "etag",
+                "hOsT",
+                "b",
+                "z",
+                "",
+                "Set-Cookies",
+                "trailer",
+                "keep-alive",
+                "proxy-connection",
+            ]
+            .map(String::from),
+        );
+        // Names of every length whose bit is already set: the comparison must still decide.
+        for len in 1..24 {
+            queries.push("q".repeat(len));
+            queries.push(format!("x{}b", "-".repeat(len)));
+        }
+        let mut colliding = 0;
+        for q in &queries {
+            let naive: Vec<&[u8]> = head
+                .headers()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(q.as_bytes()))
+                .map(|(_, v)| v)
+                .collect();
+            let found: Vec<&[u8]> = head.header_values(q).collect();
+            assert_eq!(found, naive, "{q}");
+            colliding += usize::from(naive.is_empty() && head.names & name_bit(q.as_bytes()) != 0);
+        }
+        assert!(
+            colliding > 0,
+            "some absent name shares a bit, so the comparison is exercised"
+        );
+    }
 }
