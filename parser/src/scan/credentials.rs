@@ -3,8 +3,6 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
-
 use super::rule::MatchContext;
 
 fn is_alnum(b: Option<u8>) -> bool {
@@ -16,7 +14,8 @@ fn is_token(b: Option<u8>) -> bool {
     b.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
-/// Words that only documentation and templates put inside a credential (lower case).
+/// Words that only documentation and templates put inside a credential (lower case; no two
+/// start with the same letter, which is how [`is_placeholder`] finds them).
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"example",
     b"your",
@@ -27,32 +26,41 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"sample",
 ];
 
+/// The placeholder word starting with this letter (ASCII case folded), if any.
+fn placeholder_word(first: u8) -> Option<&'static [u8]> {
+    let first = first.to_ascii_lowercase();
+    PLACEHOLDER_WORDS.iter().copied().find(|w| w[0] == first)
+}
+
 /// Documented example keys and placeholders: `AKIAIOSFODNN7EXAMPLE`, anything ending in
 /// `EXAMPLE`, `your-token-here`, and runs of one character (`xxxx…`, `0000…`, `XXXX…`), which
 /// no random key of these lengths holds.
 ///
-/// It runs on every candidate key, including the expected-use ones in every request head:
-/// the words are one case-insensitive automaton built once, not a lower-cased copy and seven
-/// searches per call.
+/// It runs on every candidate key, including the expected-use ones in every request head, so
+/// it is one pass: a byte that starts no placeholder word (most bytes of a random key) costs
+/// a compare with the one before and a table test; one that does, one comparison.
 pub(crate) fn is_placeholder(body: &[u8]) -> bool {
-    static WORDS: OnceLock<AhoCorasick> = OnceLock::new();
-    let words = WORDS.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(PLACEHOLDER_WORDS)
-            .unwrap_or_else(|e| panic!("placeholder words must compile: {e}"))
-    });
+    static STARTS: OnceLock<[bool; 256]> = OnceLock::new();
+    let starts =
+        STARTS.get_or_init(|| std::array::from_fn(|b| placeholder_word(b as u8).is_some()));
     let mut run = 0;
     let mut prev = None;
-    for &b in body {
+    for (i, &b) in body.iter().enumerate() {
         run = if Some(b) == prev { run + 1 } else { 1 };
         prev = Some(b);
         if run >= 6 {
             return true;
         }
+        if starts[usize::from(b)]
+            && placeholder_word(b).is_some_and(|w| {
+                body.get(i..i + w.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(w))
+            })
+        {
+            return true;
+        }
     }
-    words.is_match(body)
+    false
 }
 
 /// Mixes at least two of upper case, lower case and digits, with ten distinct characters:
