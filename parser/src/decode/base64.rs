@@ -7,8 +7,9 @@
 //!
 //! One pass over the input, no allocation per byte: outside a run, text is skipped by probing
 //! one word in every 17 bytes ([`words`](super::words)), and a window of [`MIN_RUN`] bytes is
-//! tested byte by byte only where a probe could lie inside a run. A run shorter than [`MIN_RUN`] is never decoded; its first characters are held in a
-//! fixed array until the run is long enough.
+//! tested byte by byte only where a probe could lie inside a run. A run shorter than
+//! [`MIN_RUN`] is never decoded; its first characters are held in a fixed array until the run
+//! is long enough.
 //!
 //! A run whose first 18 decoded bytes are UTF-16LE text (every second byte zero, an optional
 //! byte-order mark `FF FE`) is handed on as that text with its zero high bytes dropped:

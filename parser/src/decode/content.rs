@@ -238,8 +238,7 @@ impl Layer {
     }
 
     /// `coding`'s layer made from this one, whose body has ended: its output buffer kept, and
-    /// a gzip inflater reset rather than allocated and zeroed again, which was a fifth of the
-    /// cost of a small gzip body.
+    /// a gzip inflater reset (as between members) rather than allocated and zeroed again.
     pub(crate) fn reuse(mut self, coding: Coding) -> Self {
         match (&mut self.kind, coding) {
             (
