@@ -92,17 +92,13 @@ pub(super) fn skip_to_window<const RUN: usize, C: ByteClass>(input: &[u8], i: us
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
         if C::word_may_be_full(u64::from_le_bytes(bytes)) {
-            // A window before this probe would hold the previous one, which failed.
-            return (p + 1).saturating_sub(stride).max(i);
+            break;
         }
         p += stride;
     }
-    // Every window starting at or before the last probe holds a failed one.
-    if p == i {
-        i
-    } else {
-        p + 1 - stride
-    }
+    // A window starting at or before the probe before `p` holds a failed probe: whether `p`
+    // passed or lies past the end, the first possible window starts after that one.
+    (p + 1).saturating_sub(stride).max(i)
 }
 
 #[cfg(test)]

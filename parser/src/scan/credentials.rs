@@ -26,23 +26,22 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"sample",
 ];
 
-/// The placeholder word starting with this letter (ASCII case folded), if any.
-fn placeholder_word(first: u8) -> Option<&'static [u8]> {
-    let first = first.to_ascii_lowercase();
-    PLACEHOLDER_WORDS.iter().copied().find(|w| w[0] == first)
-}
-
 /// Documented example keys and placeholders: `AKIAIOSFODNN7EXAMPLE`, anything ending in
 /// `EXAMPLE`, `your-token-here`, and runs of one character (`xxxx…`, `0000…`, `XXXX…`), which
 /// no random key of these lengths holds.
 ///
 /// It runs on every candidate key, including the expected-use ones in every request head, so
 /// it is one pass: a byte that starts no placeholder word (most bytes of a random key) costs
-/// a compare with the one before and a table test; one that does, one comparison.
+/// a compare with the one before and a table lookup; one that does, one comparison.
 pub(crate) fn is_placeholder(body: &[u8]) -> bool {
-    static STARTS: OnceLock<[bool; 256]> = OnceLock::new();
-    let starts =
-        STARTS.get_or_init(|| std::array::from_fn(|b| placeholder_word(b as u8).is_some()));
+    // The placeholder word each byte starts (ASCII case folded), if any.
+    static WORD_AT: OnceLock<[Option<&'static [u8]>; 256]> = OnceLock::new();
+    let word_at = WORD_AT.get_or_init(|| {
+        std::array::from_fn(|b| {
+            let first = (b as u8).to_ascii_lowercase();
+            PLACEHOLDER_WORDS.iter().copied().find(|w| w[0] == first)
+        })
+    });
     let mut run = 0;
     let mut prev = None;
     for (i, &b) in body.iter().enumerate() {
@@ -51,12 +50,10 @@ pub(crate) fn is_placeholder(body: &[u8]) -> bool {
         if run >= 6 {
             return true;
         }
-        if starts[usize::from(b)]
-            && placeholder_word(b).is_some_and(|w| {
-                body.get(i..i + w.len())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(w))
-            })
-        {
+        if word_at[usize::from(b)].is_some_and(|w| {
+            body.get(i..i + w.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(w))
+        }) {
             return true;
         }
     }
@@ -302,6 +299,11 @@ mod tests {
 
     #[test]
     fn placeholders_match_the_plain_definition() {
+        // is_placeholder finds a word by its first letter: no two may share one.
+        let mut firsts: Vec<u8> = super::PLACEHOLDER_WORDS.iter().map(|w| w[0]).collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        assert_eq!(firsts.len(), super::PLACEHOLDER_WORDS.len());
         let cases: &[&[u8]] = &[
             b"",
             b"AKIAIOSFODNN7EXAMPLE",
