@@ -1,6 +1,6 @@
 //! Guardian's binary crate: the I/O shell around `guardian-parser` — configuration, home
-//! directory, command line, reports and benchmarks. Every async-std call lives in `runtime`;
-//! the rest sees `futures-io` traits, so the async runtime is one module's concern.
+//! directory, command line, reports and benchmarks. Every async-std and async-io call lives in
+//! `runtime`; the rest sees `futures-io` traits, so the async runtime is one module's concern.
 // Two measured exceptions: `heap::release_free_pages` (glibc `malloc_trim`) and the two system
 // calls of `proxy::reset` (`SIOCOUTQ`, `SO_LINGER`); `deny`, not `forbid`, so that those
 // functions can allow it and nothing else can.
