@@ -51,6 +51,14 @@ impl AsyncWrite for Joined {
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.writer).poll_write(cx, buf)
     }
+    /// rustls hands over every record it has sealed at once: one `writev`, not one per record.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.writer).poll_write_vectored(cx, bufs)
+    }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.writer).poll_flush(cx)
     }
@@ -163,4 +171,58 @@ pub async fn connect_origin(
         .map_err(|e| format!("TLS to upstream {host}:{port} failed: {e}"))?;
     let (r, w) = futures_lite::io::split(stream);
     Ok((Box::new(r), Box::new(w), socket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes everything and records how many slices each write offered.
+    #[derive(Default)]
+    struct Slices(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl AsyncWrite for Slices {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().expect("lock").push(1);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().expect("lock").push(bufs.len());
+            Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn sealed_records_reach_the_client_socket_in_one_write() {
+        let offered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut joined = Joined {
+            prefix: Vec::new(),
+            at: 0,
+            reader: Box::new(futures_lite::io::empty()),
+            writer: Box::new(Slices(offered.clone())),
+        };
+        let records = [[1u8; 100], [2u8; 100], [3u8; 100]];
+        let slices: Vec<io::IoSlice<'_>> = records.iter().map(|r| io::IoSlice::new(r)).collect();
+        let n = runtime::block_on(futures_lite::AsyncWriteExt::write_vectored(
+            &mut joined,
+            &slices,
+        ))
+        .expect("written");
+        assert_eq!(n, 300);
+        assert_eq!(*offered.lock().expect("lock"), [3]);
+    }
 }
