@@ -76,7 +76,7 @@ pub async fn connect(host: &str, port: u16, limit: Duration) -> io::Result<TcpSt
         let mut last = None;
         for addr in async_std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).await? {
             match Async::<std::net::TcpStream>::connect(addr).await {
-                Ok(io) => return TcpStream::new(io),
+                Ok(io) => return Ok(TcpStream::new(io)),
                 Err(e) => last = Some(e),
             }
         }
@@ -90,7 +90,7 @@ pub async fn connect(host: &str, port: u16, limit: Duration) -> io::Result<TcpSt
 /// Connects to an address within `limit`; `TCP_NODELAY` is on.
 pub async fn connect_addr(addr: SocketAddr, limit: Duration) -> io::Result<TcpStream> {
     let io = timeout(limit, Async::<std::net::TcpStream>::connect(addr)).await?;
-    TcpStream::new(io)
+    Ok(TcpStream::new(io))
 }
 
 /// A TCP connection on the runtime's reactor; clones are handles of the same socket (one
@@ -111,17 +111,14 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    fn new(io: Async<std::net::TcpStream>) -> io::Result<Self> {
-        io.get_ref().set_nodelay(true)?;
-        Ok(TcpStream {
+    /// With `TCP_NODELAY` on: every write ends a piece of a message. Best effort: a socket
+    /// that refuses it still relays.
+    fn new(io: Async<std::net::TcpStream>) -> Self {
+        let _ = io.get_ref().set_nodelay(true);
+        TcpStream {
             io: Arc::new(io),
             drained: false,
-        })
-    }
-
-    /// Sets `TCP_NODELAY`.
-    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(on)
+        }
     }
 
     /// Shuts down one or both directions.
@@ -196,7 +193,7 @@ impl TcpListener {
     /// The next client and its address.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (io, peer) = self.0.accept().await?;
-        Ok((TcpStream::new(io)?, peer))
+        Ok((TcpStream::new(io), peer))
     }
 
     /// The address it listens on.

@@ -178,7 +178,6 @@ mod tests {
     use super::*;
 
     /// A writer that takes everything and records how many slices each write offered.
-    #[derive(Default)]
     struct Slices(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
 
     impl AsyncWrite for Slices {

@@ -112,7 +112,6 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             drop(stream);
             continue;
         }
-        let _ = stream.set_nodelay(true);
         add(&shared.counters.connections, 1);
         add(&shared.counters.active_connections, 1);
         let shared = shared.clone();
