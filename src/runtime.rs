@@ -101,7 +101,7 @@ pub async fn connect_addr(addr: SocketAddr, limit: Duration) -> io::Result<TcpSt
 /// of asking the socket first. A connection loop that waits on the client and its links at
 /// once re-polls every one of them at each wake-up, and async-std's stream asked the socket
 /// each time: a keep-alive request cost 7.8 `recv`s, 5.8 of them empty (README, Performance
-/// "Proxy"). A socket that has bytes when its interest is (re-)armed is reported at once by
+/// "Proxy, 2026-12-03, evening"). A socket that has bytes when its interest is (re-)armed is reported at once by
 /// the reactor (epoll checks the level on arming), so nothing that arrives is missed.
 #[derive(Clone)]
 pub struct TcpStream {
