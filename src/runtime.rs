@@ -249,7 +249,7 @@ mod tests {
                 got.extend_from_slice(&buf[..n]);
             }
             assert_eq!(got, b"second");
-            // A read that filled the buffer asks the socket again at once: the rest is there.
+            // Reads that fill the buffer are followed by reads that get the rest.
             b.write_all(&[7u8; 100]).await.expect("write");
             let mut small = [0u8; 10];
             let mut total = 0;
