@@ -241,3 +241,43 @@ fn lines_without_event_data_are_still_scanned() {
         assert_eq!(patterns(&found), vec!["aws_access_key_id"], "{body}");
     }
 }
+
+#[test]
+fn repeated_lines_without_event_data_hide_nothing_else() {
+    // Providers repeat `event:` lines and pings with every delta; a repeat is scanned once,
+    // but a different line among the repeats is still seen, whatever the split.
+    let registry = Registry::builtin(Platform::Generic);
+    let deltas = |n: usize| {
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\
+                 \"delta\":{\"type\":\"text_delta\",\"text\":\"ok \"}}\n\n: ping\n: ping\n\n",
+            );
+        }
+        s
+    };
+    for (direction, line, expected) in [
+        (
+            Direction::Inbound,
+            format!("event: {SHELL}"),
+            "reverse_shell",
+        ),
+        (Direction::Outbound, format!(": {KEY}"), "aws_access_key_id"),
+        (
+            Direction::Outbound,
+            format!("id: {KEY}"),
+            "aws_access_key_id",
+        ),
+    ] {
+        let body = format!("{}{line}\n\n{}", deltas(30), deltas(30));
+        let stream = match direction {
+            Direction::Inbound => response("text/event-stream", "", body.as_bytes()),
+            Direction::Outbound => request("text/event-stream", "", body.as_bytes()),
+        };
+        for cut in [1, 7, 64, 100_000] {
+            let (found, _) = inspect_split(&registry, direction, &stream, &[cut]);
+            assert_eq!(patterns(&found), vec![expected], "{line}, cut {cut}");
+        }
+    }
+}

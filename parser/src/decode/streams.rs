@@ -220,7 +220,17 @@ pub struct Reassembly {
     events: Events,
     deltas: DeltaParser,
     streams: Streams,
+    /// The last line that carried no event data, when short (see [`REPEAT_LINE_BYTES`]).
+    last_line: Vec<u8>,
 }
+
+/// Longest line without event data that is remembered to collapse its repeats. Such lines
+/// repeat with every event (`event: content_block_delta`, `: ping`), and each repeat was as
+/// much text to scan as the event's delta and more: a repeat of the line before is skipped,
+/// as `uniq` would (every byte of it was scanned in the first; what is lost is only a match
+/// spanning two identical lines). Longer lines, and pieces of oversized ones, are always
+/// scanned.
+const REPEAT_LINE_BYTES: usize = 256;
 
 /// Which streamed form a `Content-Type` names, if any.
 pub fn is_streamed(content_type: &[u8]) -> Option<bool> {
@@ -253,6 +263,7 @@ impl Reassembly {
                 encoded_budget: None,
                 found: Vec::new(),
             },
+            last_line: Vec::new(),
         }
     }
 
@@ -325,9 +336,17 @@ impl Reassembly {
             events,
             deltas,
             streams,
+            last_line,
         } = self;
         let mut feed = |kind: &[u8], payload: &[u8]| {
             if kind == NOT_DATA {
+                if payload == last_line.as_slice() {
+                    return;
+                }
+                last_line.clear();
+                if payload.len() <= REPEAT_LINE_BYTES {
+                    last_line.extend_from_slice(payload);
+                }
                 // Lines the agent's SSE client ignores are still bytes the peer sent.
                 let key = StreamKey::OTHER_LINES;
                 // ASCII lines (field names, ids, comments) are their own text; only others
@@ -364,6 +383,7 @@ impl Reassembly {
             events,
             deltas,
             streams,
+            ..
         } = self;
         match events {
             Events::Sse(p) => p.finish(),
