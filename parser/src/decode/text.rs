@@ -95,6 +95,9 @@ impl Normaliser {
             TextForm::Html => {
                 let mut decoded = std::mem::take(&mut self.html_out);
                 decoded.clear();
+                // Decoded text is never longer than its input and what was pending: one
+                // allocation per body instead of a doubling series.
+                decoded.reserve(input.len() + self.pending.len() + 1);
                 self.push_html(input, &mut |t| {
                     decoded.extend_from_slice(t);
                     true
