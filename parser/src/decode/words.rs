@@ -88,6 +88,24 @@ impl ByteClass for HexOrSeparator {
 pub(super) fn skip_to_window<const RUN: usize, C: ByteClass>(input: &[u8], i: usize) -> usize {
     let stride = RUN - 7;
     let mut p = i;
+    // Four probes a step while they fit, with one branch for the four: on prose every probe
+    // fails, and the probes' own tests are cheaper than a loop turn each. A step with a passing
+    // probe is walked again below, probe by probe, so the result is the single walk's.
+    let word = |q: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&input[q..q + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    while p + 3 * stride + 8 <= input.len() {
+        let any = C::word_may_be_full(word(p))
+            | C::word_may_be_full(word(p + stride))
+            | C::word_may_be_full(word(p + 2 * stride))
+            | C::word_may_be_full(word(p + 3 * stride));
+        if any {
+            break;
+        }
+        p += 4 * stride;
+    }
     while let Some(word) = input.get(p..p + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
