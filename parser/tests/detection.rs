@@ -492,6 +492,43 @@ fn each_request_names_its_own_destination() {
 }
 
 #[test]
+fn expected_use_follows_each_requests_own_host() {
+    // One connection whose requests alternate between the provider and another host (and
+    // repeat one): the provider host worked out for one request is never another's.
+    let registry = registry();
+    let req = |host: &str| {
+        format!(
+            "GET http://{host}/v1/models HTTP/1.1\r\nHost: {host}\r\n\
+             Authorization: Bearer {OPENAI}\r\n\r\n"
+        )
+        .into_bytes()
+    };
+    let hosts = [
+        "api.openai.com",
+        "api.openai.com",
+        "collector.example",
+        "collector.example",
+        "api.openai.com",
+        "api.openai.com.evil.example",
+        "API.OpenAI.com",
+    ];
+    let stream: Vec<u8> = hosts.iter().flat_map(|h| req(h)).collect();
+    for cut in [1, 13, 64, stream.len()] {
+        let (found, _) = inspect_split(&registry, Direction::Outbound, &stream, &[cut]);
+        let dests: Vec<Option<String>> = found.into_iter().map(|d| d.dest).collect();
+        assert_eq!(
+            dests,
+            [
+                Some("collector.example:80".to_string()),
+                Some("collector.example:80".to_string()),
+                Some("api.openai.com.evil.example:80".to_string()),
+            ],
+            "cut {cut}"
+        );
+    }
+}
+
+#[test]
 fn escapes_split_across_chunks_are_decoded() {
     let registry = registry();
     // `\/etc\/shadow` and `cat \u002Fetc/passwd` (`/etc/passwd` counts where it is read),

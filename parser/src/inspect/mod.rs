@@ -154,6 +154,8 @@ pub struct Inspector {
     spare_layers: SpareLayers,
     dest_override: Option<String>,
     dest: Option<String>,
+    /// Where the next message's destination is built (see `on_head`).
+    dest_scratch: String,
     /// The host of `dest` (lower case, no port), computed when an expected-use check first
     /// needs it in a message.
     dest_host: Option<String>,
@@ -192,6 +194,7 @@ impl Inspector {
             spare_layers: SpareLayers::default(),
             dest_override: None,
             dest: None,
+            dest_scratch: String::new(),
             dest_host: None,
             head_view: Vec::new(),
             segments: Vec::new(),
@@ -326,8 +329,10 @@ impl Inspector {
     }
 
     fn on_head(&mut self, registry: &Registry, head: &Head) {
-        // Reuse the previous destination's allocation: keep-alive requests repeat one host.
-        let mut dest = self.dest.take().unwrap_or_default();
+        // Keep-alive requests repeat one host: the destination is built in a scratch string
+        // and, when it is the previous message's, that one (and its host, if worked out) is
+        // kept.
+        let mut dest = std::mem::take(&mut self.dest_scratch);
         dest.clear();
         let known = match &self.dest_override {
             Some(d) => {
@@ -336,8 +341,15 @@ impl Inspector {
             }
             None => request_dest(head, &mut dest),
         };
-        self.dest = known.then_some(dest);
-        self.dest_host = None;
+        if !(known && self.dest.as_deref() == Some(dest.as_str())) {
+            let previous = self.dest.take();
+            if known {
+                self.dest = Some(std::mem::take(&mut dest));
+            }
+            dest = previous.unwrap_or(dest);
+            self.dest_host = None;
+        }
+        self.dest_scratch = dest;
         self.reported.clear();
         self.build_head_view(head);
         self.head_scanner.reset();
