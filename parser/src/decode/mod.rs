@@ -231,10 +231,16 @@ impl BodyDecoder {
             if let Some(r) = reassembly {
                 return r.push(registry, decoded, views_out);
             }
-            normaliser.push(decoded, &mut |text| match nested {
-                Some(n) => n.push(text, &mut |t| text_sink.push(t)),
-                None => text_sink.push(text),
-            })
+            match nested {
+                // JSON without a backslash is its own text at both levels: one search for both.
+                Some(n) if n.passes_plain_json() && normaliser.passes_unchanged(decoded) => {
+                    text_sink.push(decoded)
+                }
+                Some(n) => normaliser.push(decoded, &mut |text| {
+                    n.push(text, &mut |t| text_sink.push(t))
+                }),
+                None => normaliser.push(decoded, &mut |text| text_sink.push(text)),
+            }
         };
         match decode_layers(&mut self.layers, data, &mut sink) {
             Ok(true) => {}

@@ -111,6 +111,18 @@ impl Normaliser {
         }
     }
 
+    /// Whether `input` would come out of [`Self::push`] as it is, in one piece: a JSON
+    /// normaliser with no escape carried over, and no backslash in `input`. A caller with two
+    /// JSON levels asks once for both (the second would search the same bytes again).
+    pub fn passes_unchanged(&self, input: &[u8]) -> bool {
+        self.passes_plain_json() && memchr::memchr(b'\\', input).is_none()
+    }
+
+    /// Whether JSON text without a backslash would come out of [`Self::push`] as it is.
+    pub fn passes_plain_json(&self) -> bool {
+        self.form == TextForm::Json && self.pending_len == 0
+    }
+
     /// Flushes an escape left incomplete at the end of the part (emitted as it was).
     pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         let n = std::mem::take(&mut self.pending_len);
