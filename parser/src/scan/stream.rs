@@ -233,55 +233,48 @@ fn collect_candidates(
         } else {
             hay
         };
-        // Start with the prefiltered automaton; switch to the dense one for the rest of the
-        // block once hits come more often than one per DENSE_GAP bytes. Both report the same
-        // leftmost-longest matches, and a search resumed at a match's end is what `find_iter`
-        // does anyway.
-        let mut resume = Some((0, &searcher.automaton));
-        while let Some((at, automaton)) = resume.take() {
-            let sparse = std::ptr::eq(automaton, &searcher.automaton);
-            let mut hits = 0usize;
-            for hit in automaton.find_iter(Input::new(hay).span(at..hay.len())) {
-                if hit.start() >= limit_in_hay {
+        // Start with the SIMD searcher; switch to the dense DFA for the rest of the block once
+        // hits come more often than one per DENSE_GAP bytes. Both report the same
+        // leftmost-longest matches, and resuming at a match's end is what `find_iter` does.
+        let (mut at, mut hits, mut dense) = (0, 0usize, false);
+        while let Some(hit) = searcher.find_from(hay, at, dense) {
+            if hit.start() >= limit_in_hay {
+                break;
+            }
+            let literal = hit.pattern().as_usize();
+            push_allowed(
+                out,
+                registry,
+                &searcher.rules[literal],
+                hay,
+                hit.start(),
+                offset,
+                prefilter_boundary,
+            );
+            for &o in &searcher.overlaps[literal] {
+                let q = hit.start() + o;
+                if q >= limit_in_hay {
                     break;
                 }
-                let literal = hit.pattern().as_usize();
-                push_allowed(
-                    out,
-                    registry,
-                    &searcher.rules[literal],
-                    hay,
-                    hit.start(),
-                    offset,
-                    prefilter_boundary,
-                );
-                for &o in &searcher.overlaps[literal] {
-                    let q = hit.start() + o;
-                    if q >= limit_in_hay {
-                        break;
-                    }
-                    if !searcher.may_start(&hay[q..]) {
-                        continue;
-                    }
-                    let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
-                    if let Some(inner) = searcher.automaton.find(input) {
-                        push_allowed(
-                            out,
-                            registry,
-                            &searcher.rules[inner.pattern().as_usize()],
-                            hay,
-                            q,
-                            offset,
-                            prefilter_boundary,
-                        );
-                    }
+                if !searcher.may_start(&hay[q..]) {
+                    continue;
                 }
-                hits += 1;
-                if sparse && hits >= DENSE_HITS && hits * DENSE_GAP > hit.end() - at {
-                    resume = Some((hit.end(), searcher.dense()));
-                    break;
+                let input = Input::new(hay).span(q..hay.len()).anchored(Anchored::Yes);
+                if let Some(inner) = searcher.automaton.find(input) {
+                    push_allowed(
+                        out,
+                        registry,
+                        &searcher.rules[inner.pattern().as_usize()],
+                        hay,
+                        q,
+                        offset,
+                        prefilter_boundary,
+                    );
                 }
             }
+            at = hit.end();
+            hits += 1;
+            dense = dense || (hits >= DENSE_HITS && hits * DENSE_GAP > at);
         }
     }
     out.sort_unstable();
