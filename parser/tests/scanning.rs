@@ -132,6 +132,30 @@ proptest! {
         }
     }
 
+    /// A part whose last bytes come in one push (all of it, or after pieces) is scanned
+    /// where it lies when nothing is buffered: the same matches, snippets and edges.
+    #[test]
+    fn a_last_push_equals_pushing_then_finishing(
+        data in prop_oneof![haystack(), long_part()],
+        sizes in proptest::collection::vec(1..4000usize, 0..3),
+    ) {
+        let registry = Registry::builtin(Platform::Picoclaw);
+        for direction in [Direction::Outbound, Direction::Inbound] {
+            let expected = matches_in_pieces(&registry, direction, &data, &[997]);
+            let mut scanner = StreamScanner::new(&registry, direction, u64::MAX);
+            let mut got = Vec::new();
+            let mut pos = 0;
+            for &n in &sizes {
+                let n = n.min(data.len() - pos);
+                let _ = scanner.push(&registry, &data[pos..pos + n], &mut got);
+                pos += n;
+            }
+            let _ = scanner.push_last(&registry, &data[pos..], &mut got);
+            scanner.finish(&registry, &mut got);
+            prop_assert_eq!(got, expected);
+        }
+    }
+
     #[test]
     fn every_match_starts_with_one_of_its_literals(data in haystack()) {
         let registry = Registry::builtin(Platform::Nanoclaw);
@@ -237,6 +261,14 @@ fn budget_stops_scanning_and_is_reported() {
     data.extend_from_slice(b" AKIAQ3EGT5JMCXWDZP7N ");
     assert!(!scanner.push(&registry, &data, &mut out));
     scanner.finish(&registry, &mut out);
+    assert!(out.is_empty(), "bytes past the budget must not be scanned");
+    assert!(scanner.truncated());
+    assert_eq!(scanner.scanned(), 1024);
+
+    // The same part pushed whole as its last bytes.
+    scanner.reset();
+    out.clear();
+    assert!(!scanner.push_last(&registry, &data, &mut out));
     assert!(out.is_empty(), "bytes past the budget must not be scanned");
     assert!(scanner.truncated());
     assert_eq!(scanner.scanned(), 1024);

@@ -255,7 +255,7 @@ impl Cleaner {
     /// Cleans `text`, whose clean form starts at `offset` of the scanned part, and hands the
     /// clean text to `out` (the same slice when there was nothing to clean).
     pub fn push(&mut self, text: &[u8], offset: u64, out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        if self.folder.carry_len == 0 && next_interesting(text, 0).is_none() {
+        if self.passes_unchanged(text) {
             self.clear_bits(offset + text.len() as u64);
             return out(text);
         }
@@ -288,6 +288,13 @@ impl Cleaner {
             }
         });
         more
+    }
+
+    /// Whether [`Self::push`] would hand `text` on as it is, in one piece (nothing carried
+    /// over, nothing to drop or fold); the caller may then scan it itself and call
+    /// [`Self::skipped`] for it.
+    pub fn passes_unchanged(&self, text: &[u8]) -> bool {
+        self.folder.carry_len == 0 && next_interesting(text, 0).is_none()
     }
 
     /// The text ended: a character cut short is handed on as it was.

@@ -204,19 +204,23 @@ impl BodyDecoder {
         self.encoded.as_mut().map(EncodedView::found)
     }
 
-    /// Feeds raw body bytes (transfer framing already removed). Matches of the body's own view
-    /// go to `out`, those of the reassembled view to `views_out`.
+    /// Feeds raw body bytes (transfer framing already removed); `last`: they end the body (the
+    /// framer says so), which lets a body that comes whole be scanned where it lies. Matches of
+    /// the body's own view go to `out`, those of the reassembled view to `views_out`.
     pub fn push(
         &mut self,
         registry: &Registry,
         scanner: &mut StreamScanner,
         data: &[u8],
+        last: bool,
         out: &mut Vec<RawMatch>,
         views_out: &mut Vec<RawMatch>,
     ) {
         if self.stopped {
             return;
         }
+        // Without a content coding, the sink below gets `data` itself, once.
+        let whole = last && self.layers.is_empty();
         let normaliser = &mut self.normaliser;
         let nested = &mut self.nested;
         let reassembly = &mut self.reassembly;
@@ -234,11 +238,12 @@ impl BodyDecoder {
             match nested {
                 // JSON without a backslash is its own text at both levels: one search for both.
                 Some(n) if n.passes_plain_json() && normaliser.passes_unchanged(decoded) => {
-                    text_sink.push(decoded)
+                    text_sink.push_maybe_last(decoded, whole)
                 }
                 Some(n) => normaliser.push(decoded, &mut |text| {
                     n.push(text, &mut |t| text_sink.push(t))
                 }),
+                None if normaliser.is_raw() => text_sink.push_maybe_last(decoded, whole),
                 None => normaliser.push(decoded, &mut |text| text_sink.push(text)),
             }
         };
@@ -331,6 +336,36 @@ impl TextSink<'_> {
             }
             scanner.push(registry, t, out)
         });
+        self.drop_folded_credentials(before);
+        more
+    }
+
+    /// [`Self::push`]; when `last`, the text is the part's last and nothing is carried over
+    /// before it, so that, if the cleaner leaves it as it is, the scanner finishes the part on
+    /// it (without copying a part that comes whole; see [`StreamScanner::push_last`]).
+    pub(crate) fn push_maybe_last(&mut self, text: &[u8], last: bool) -> bool {
+        if !last {
+            return self.push(text);
+        }
+        let before = self.out.len();
+        let TextSink {
+            registry,
+            scanner,
+            cleaner,
+            encoded,
+            out,
+        } = self;
+        let more = match cleaner {
+            None => scanner.push_last(registry, text, out),
+            Some(c) if c.passes_unchanged(text) => {
+                c.skipped(scanner.scanned() + text.len() as u64);
+                if let Some(e) = encoded {
+                    e.push(registry, text);
+                }
+                scanner.push_last(registry, text, out)
+            }
+            Some(_) => return self.push(text),
+        };
         self.drop_folded_credentials(before);
         more
     }

@@ -118,6 +118,12 @@ impl Normaliser {
         self.passes_plain_json() && memchr::memchr(b'\\', input).is_none()
     }
 
+    /// Whether the text is taken as it is (no unescaping): every input comes out of
+    /// [`Self::push`] unchanged, in one piece, and nothing is left for [`Self::finish`].
+    pub fn is_raw(&self) -> bool {
+        self.form == TextForm::Raw
+    }
+
     /// Whether JSON text without a backslash would come out of [`Self::push`] as it is.
     pub fn passes_plain_json(&self) -> bool {
         self.form == TextForm::Json && self.pending_len == 0

@@ -140,6 +140,12 @@ impl Framer {
         matches!(self.state, State::Head) && self.head_buf.is_empty()
     }
 
+    /// Whether the message's last byte has been framed: the next [`Framer::feed`] reports
+    /// `End` without needing input.
+    pub fn is_message_complete(&self) -> bool {
+        matches!(self.state, State::End { .. })
+    }
+
     /// Whether the stream has turned into a tunnel.
     pub fn is_tunnel(&self) -> bool {
         matches!(self.state, State::Tunnel)

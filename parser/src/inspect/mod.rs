@@ -265,6 +265,7 @@ impl Inspector {
                             registry,
                             &mut self.body_scanner,
                             data,
+                            self.framer.is_message_complete(),
                             &mut self.matches,
                             &mut self.view_matches,
                         );
@@ -355,8 +356,7 @@ impl Inspector {
         self.head_scanner.reset();
         let _ = self
             .head_scanner
-            .push(registry, &self.head_view, &mut self.matches);
-        self.head_scanner.finish(registry, &mut self.matches);
+            .push_last(registry, &self.head_view, &mut self.matches);
         let segments = std::mem::take(&mut self.segments);
         let view = std::mem::take(&mut self.head_view);
         self.drain(registry, Some((&view, &segments)));

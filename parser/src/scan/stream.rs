@@ -6,7 +6,8 @@
 //! [`LOOKBACK`] bytes before the next unconfirmed hit and nothing else, so memory is bounded by
 //! [`BLOCK`] + that overlap whatever the message size, and the result does not depend on how the
 //! input was split. Per rule, matches do not overlap (like `find_iter`): a hit inside the
-//! previous match of the same rule is skipped.
+//! previous match of the same rule is skipped. A part that comes whole (a head view, a body in
+//! one piece) is searched where it lies, without the copy ([`StreamScanner::push_last`]).
 
 use std::ops::Range;
 
@@ -144,9 +145,57 @@ impl StreamScanner {
         self.process(registry, true, out);
     }
 
+    /// The part's last bytes: [`Self::push`] then [`Self::finish`], in one call. When they are
+    /// the whole part (nothing buffered yet), they are searched where they lie instead of
+    /// being copied into the block buffer first; the matches are the same.
+    pub fn push_last(&mut self, registry: &Registry, data: &[u8], out: &mut Vec<RawMatch>) -> bool {
+        if !self.buf.is_empty() || self.base != 0 {
+            let more = self.push(registry, data, out);
+            self.finish(registry, out);
+            return more;
+        }
+        let room = self.budget.saturating_sub(self.scanned);
+        let data = if (data.len() as u64) > room {
+            self.truncated = true;
+            &data[..room as usize]
+        } else {
+            data
+        };
+        self.scanned += data.len() as u64;
+        self.search(registry, data, true, out);
+        self.base = data.len() as u64;
+        self.next_hit = self.base;
+        !self.truncated
+    }
+
     fn process(&mut self, registry: &Registry, last: bool, out: &mut Vec<RawMatch>) {
+        let buf = std::mem::take(&mut self.buf);
+        let len = buf.len();
+        let limit = self.search(registry, &buf, last, out);
+        self.buf = buf;
+        self.next_hit = self.base + limit as u64;
+        let keep_from = limit.saturating_sub(LOOKBACK.max(SNIPPET_CONTEXT));
+        if last {
+            self.buf.clear();
+            self.base += len as u64;
+            self.next_hit = self.base;
+        } else if keep_from > 0 {
+            self.buf.drain(..keep_from);
+            self.base += keep_from as u64;
+        }
+    }
+
+    /// Confirms the hits in `buf` (the part from offset `base` on) that start before the
+    /// returned limit: all of them when `last`, else those whose window lies inside `buf`.
+    fn search(
+        &mut self,
+        registry: &Registry,
+        buf: &[u8],
+        last: bool,
+        out: &mut Vec<RawMatch>,
+    ) -> usize {
         let index = registry.index(self.direction);
-        let len = self.buf.len();
+        let len = buf.len();
         let from = usize::try_from(self.next_hit - self.base)
             .unwrap_or(len)
             .min(len);
@@ -165,7 +214,7 @@ impl StreamScanner {
             registry,
             true,
             index,
-            &self.buf[from..search_end],
+            &buf[from..search_end],
             &mut self.folded,
             from,
             limit,
@@ -175,10 +224,10 @@ impl StreamScanner {
             if self.base + (p as u64) < self.last_end[usize::from(rule.0)] {
                 continue;
             }
-            match confirm(registry, rule, &self.buf, p, true) {
+            match confirm(registry, rule, buf, p, true) {
                 Confirmed::Match(end) => {
                     self.last_end[usize::from(rule.0)] = self.base + end as u64;
-                    out.push(raw_match(rule, &self.buf, p..end, self.base, last));
+                    out.push(raw_match(rule, buf, p..end, self.base, last));
                 }
                 Confirmed::Consumed(end) => {
                     self.last_end[usize::from(rule.0)] = self.base + end as u64
@@ -186,16 +235,7 @@ impl StreamScanner {
                 Confirmed::No => {}
             }
         }
-        self.next_hit = self.base + limit as u64;
-        let keep_from = limit.saturating_sub(LOOKBACK.max(SNIPPET_CONTEXT));
-        if last {
-            self.buf.clear();
-            self.base += len as u64;
-            self.next_hit = self.base;
-        } else if keep_from > 0 {
-            self.buf.drain(..keep_from);
-            self.base += keep_from as u64;
-        }
+        limit
     }
 }
 
