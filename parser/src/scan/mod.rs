@@ -1,6 +1,7 @@
 //! Detection: a rule table anchored on rare literals, an Aho-Corasick prefilter that never
 //! misses a rule's match (every match starts with one of its literals), confirmation by the
-//! rule's anchored regex and context check, streamed across chunk boundaries.
+//! rule's anchored regex (or, for the token rules, by its shape, `scan/shape.rs`) and context check,
+//! streamed across chunk boundaries.
 
 mod buckets;
 mod checks;
@@ -9,6 +10,7 @@ mod exfil_command;
 mod registry;
 mod rule;
 mod rules;
+mod shape;
 mod stream;
 
 pub use registry::{

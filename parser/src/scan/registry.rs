@@ -14,6 +14,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::buckets::teddy_order;
 use super::rule::{Boundary, Check, Direction, Platform, RuleSpec, Severity, ThreatType};
 use super::rules::builtin_rules;
+use super::shape::Shape;
 
 /// Longest match any rule may produce, in bytes; longer regexes are rejected.
 pub const MAX_MATCH_LEN: usize = 2048;
@@ -39,10 +40,28 @@ pub struct Rule {
     /// Longest possible match, in bytes.
     pub max_len: usize,
     pub(crate) regex: Regex,
+    /// The regex as alternatives of fixed bytes and a final run, when it has that shape: the
+    /// same matches, found without an automaton.
+    shape: Option<Shape>,
     pub(crate) boundary: Boundary,
     pub(crate) check: Option<Check>,
     /// A rejected match still spans one occurrence (see [`RuleSpec::consumes_rejected`]).
     pub(crate) consumes_rejected: bool,
+}
+
+impl Rule {
+    /// The end of this rule's leftmost-first match anchored at the start of `hay`.
+    pub(crate) fn match_end(&self, hay: &[u8]) -> Option<usize> {
+        match &self.shape {
+            Some(shape) => shape.match_end(hay),
+            None => self.regex_match_end(hay),
+        }
+    }
+
+    /// [`Self::match_end`] by the regex itself (what the shape is tested against).
+    pub(crate) fn regex_match_end(&self, hay: &[u8]) -> Option<usize> {
+        self.regex.find(hay).map(|m| m.end())
+    }
 }
 
 /// Literal prefilter for one set of rules: case-sensitive searchers (Teddy-accelerated when
@@ -288,6 +307,7 @@ fn compile(spec: &RuleSpec) -> Result<Rule, RuleError> {
         severity: spec.severity,
         max_len,
         regex,
+        shape: Shape::of(&spec.regex),
         boundary: spec.boundary,
         check: spec.check,
         consumes_rejected: spec.consumes_rejected,

@@ -224,7 +224,7 @@ impl StreamScanner {
             if self.base + (p as u64) < self.last_end[usize::from(rule.0)] {
                 continue;
             }
-            match confirm(registry, rule, buf, p, true) {
+            match confirm(registry, rule, buf, p, true, Engine::Fastest) {
                 Confirmed::Match(end) => {
                     self.last_end[usize::from(rule.0)] = self.base + end as u64;
                     out.push(raw_match(rule, buf, p..end, self.base, last));
@@ -353,17 +353,36 @@ enum Confirmed {
     No,
 }
 
+/// How a rule's match is found: by its shape where it has one, or always by its regex (the
+/// reference scan, which the scanner is tested against).
+#[derive(Clone, Copy)]
+enum Engine {
+    Fastest,
+    Regex,
+}
+
 /// Runs `rule` anchored at `p` (boundary, regex, check).
-fn confirm(registry: &Registry, rule: RuleId, buf: &[u8], p: usize, checked: bool) -> Confirmed {
+fn confirm(
+    registry: &Registry,
+    rule: RuleId,
+    buf: &[u8],
+    p: usize,
+    checked: bool,
+    engine: Engine,
+) -> Confirmed {
     let compiled = registry.rule(rule);
     if checked && !compiled.boundary.allows(p.checked_sub(1).map(|i| buf[i])) {
         return Confirmed::No;
     }
     let window_end = (p + compiled.max_len + 1).min(buf.len());
-    let Some(m) = compiled.regex.find(&buf[p..window_end]) else {
+    let window = &buf[p..window_end];
+    let found = match engine {
+        Engine::Fastest => compiled.match_end(window),
+        Engine::Regex => compiled.regex_match_end(window),
+    };
+    let Some(end) = found.map(|e| p + e) else {
         return Confirmed::No;
     };
-    let end = p + m.end();
     if end == p {
         return Confirmed::No;
     }
@@ -423,7 +442,7 @@ pub(crate) fn find_all_unchecked(
         {
             continue;
         }
-        if let Confirmed::Match(end) = confirm(registry, rule, hay, p, false) {
+        if let Confirmed::Match(end) = confirm(registry, rule, hay, p, false, Engine::Fastest) {
             found.push((rule, p..end));
         }
     }
@@ -447,7 +466,7 @@ pub fn reference_scan(
             {
                 continue;
             }
-            match confirm(registry, id, part, p, true) {
+            match confirm(registry, id, part, p, true, Engine::Regex) {
                 Confirmed::Match(end) => {
                     last_end[usize::from(id.0)] = end;
                     found.push((id, p as u64..end as u64));
