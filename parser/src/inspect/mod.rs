@@ -14,6 +14,7 @@ pub use expected_use::{
 };
 
 use crate::decode::encoded::{strip_zero_width, target_views, Scope};
+use crate::decode::streams::is_streamed;
 use crate::decode::{
     decode_base64_token, BodyDecoder, EncodedView, Normaliser, Reassembly, SpareLayers, TextForm,
     View,
@@ -141,6 +142,47 @@ enum Segment {
     },
 }
 
+/// What a `Content-Type` says about a body: its text form, whether it is streamed (SSE,
+/// NDJSON), whether it is binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Media {
+    form: TextForm,
+    streamed: bool,
+    binary: bool,
+}
+
+/// [`Media`] of the last `Content-Type` seen, worked out again only when the value changes:
+/// the messages of one connection nearly always repeat it.
+#[derive(Debug, Default)]
+struct MediaMemo {
+    content_type: Option<Vec<u8>>,
+    media: Option<Media>,
+}
+
+impl MediaMemo {
+    fn of(&mut self, content_type: Option<&[u8]>) -> Media {
+        match self.media {
+            Some(media) if self.content_type.as_deref() == content_type => media,
+            _ => {
+                let media = Media {
+                    form: content_type.map_or(TextForm::Raw, TextForm::for_content_type),
+                    streamed: content_type.is_some_and(|ct| is_streamed(ct).is_some()),
+                    binary: content_type.is_some_and(crate::decode::encoded::is_binary),
+                };
+                match (&mut self.content_type, content_type) {
+                    (Some(kept), Some(ct)) => {
+                        kept.clear();
+                        kept.extend_from_slice(ct);
+                    }
+                    (kept, ct) => *kept = ct.map(<[u8]>::to_vec),
+                }
+                self.media = Some(media);
+                media
+            }
+        }
+    }
+}
+
 /// Inspector for one direction of one connection.
 #[derive(Debug)]
 pub struct Inspector {
@@ -166,6 +208,8 @@ pub struct Inspector {
     view_matches: Vec<RawMatch>,
     /// Matches from the decoded views of a body.
     decoded_matches: Vec<(View, RawMatch)>,
+    /// What the last message's `Content-Type` said about its body.
+    media: MediaMemo,
     /// The decoded target, and its look-alike-folded form, while a head view is built.
     target_scratch: (Vec<u8>, Vec<u8>),
     /// Matches reported in this message: rule, matched bytes, view.
@@ -196,6 +240,7 @@ impl Inspector {
             dest: None,
             dest_scratch: String::new(),
             dest_host: None,
+            media: MediaMemo::default(),
             head_view: Vec::new(),
             segments: Vec::new(),
             matches: Vec::new(),
@@ -364,10 +409,12 @@ impl Inspector {
         self.head_view = view;
 
         let content_type = head.header("content-type");
-        let form = content_type.map_or(TextForm::Raw, TextForm::for_content_type);
+        let media = self.media.of(content_type);
+        let form = media.form;
         let reassembly = content_type
+            .filter(|_| media.streamed)
             .and_then(|ct| Reassembly::for_content_type(ct, self.direction, self.max_scan_bytes));
-        let binary = content_type.is_some_and(crate::decode::encoded::is_binary);
+        let binary = media.binary;
         let views = self.encoded_views && !binary;
         let body = self.body.insert(BodyDecoder::reusing(
             head.header_values("content-encoding"),
@@ -512,6 +559,13 @@ impl Inspector {
     /// Turns raw matches into detections. `head` gives the head view and its segments when the
     /// matches came from a head (where the expected-use exemption applies).
     fn drain(&mut self, registry: &Registry, head: Option<HeadView<'_>>) {
+        // Called after every framing step; nearly all find nothing to drain.
+        if self.matches.is_empty()
+            && self.view_matches.is_empty()
+            && self.decoded_matches.is_empty()
+        {
+            return;
+        }
         let mut matches = std::mem::take(&mut self.matches);
         for m in matches.drain(..) {
             self.report(registry, m, head, View::RAW);
