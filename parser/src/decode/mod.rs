@@ -318,35 +318,13 @@ pub(crate) struct TextSink<'a> {
 
 impl TextSink<'_> {
     pub(crate) fn push(&mut self, text: &[u8]) -> bool {
-        let before = self.out.len();
-        let TextSink {
-            registry,
-            scanner,
-            cleaner,
-            encoded,
-            out,
-        } = self;
-        let Some(cleaner) = cleaner else {
-            return scanner.push(registry, text, out);
-        };
-        let offset = scanner.scanned();
-        let more = cleaner.push(text, offset, &mut |t| {
-            if let Some(e) = encoded {
-                e.push(registry, t);
-            }
-            scanner.push(registry, t, out)
-        });
-        self.drop_folded_credentials(before);
-        more
+        self.push_maybe_last(text, false)
     }
 
     /// [`Self::push`]; when `last`, the text is the part's last and nothing is carried over
     /// before it, so that, if the cleaner leaves it as it is, the scanner finishes the part on
     /// it (without copying a part that comes whole; see [`StreamScanner::push_last`]).
     pub(crate) fn push_maybe_last(&mut self, text: &[u8], last: bool) -> bool {
-        if !last {
-            return self.push(text);
-        }
         let before = self.out.len();
         let TextSink {
             registry,
@@ -356,15 +334,24 @@ impl TextSink<'_> {
             out,
         } = self;
         let more = match cleaner {
-            None => scanner.push_last(registry, text, out),
-            Some(c) if c.passes_unchanged(text) => {
+            None if last => scanner.push_last(registry, text, out),
+            None => scanner.push(registry, text, out),
+            Some(c) if last && c.passes_unchanged(text) => {
                 c.skipped(scanner.scanned() + text.len() as u64);
                 if let Some(e) = encoded {
                     e.push(registry, text);
                 }
                 scanner.push_last(registry, text, out)
             }
-            Some(_) => return self.push(text),
+            Some(c) => {
+                let offset = scanner.scanned();
+                c.push(text, offset, &mut |t| {
+                    if let Some(e) = encoded {
+                        e.push(registry, t);
+                    }
+                    scanner.push(registry, t, out)
+                })
+            }
         };
         self.drop_folded_credentials(before);
         more
