@@ -68,7 +68,8 @@ impl Drop for Host {
 fn write_task(root: &Path, group: &str, file: &str, body: &[u8]) -> PathBuf {
     let dir = root.join(group).join("clawsec_traffic");
     std::fs::create_dir_all(&dir).unwrap();
-    let tmp = dir.join(format!("{file}.writing"));
+    // As NanoClaw writes a task: a `.tmp` file (the host leaves those alone) renamed into place.
+    let tmp = dir.join(format!("{file}.tmp"));
     std::fs::write(&tmp, body).unwrap();
     let path = dir.join(file);
     std::fs::rename(&tmp, &path).unwrap();
