@@ -19,8 +19,15 @@ const MAX_ALTERNATIVES: usize = 64;
 const MAX_FIXED: usize = 64;
 
 /// A set of bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct ByteSet([bool; 256]);
+
+impl std::fmt::Debug for ByteSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let members: Vec<u8> = (0..=255u8).filter(|&b| self.contains(b)).collect();
+        write!(f, "{:?}", members.escape_ascii().to_string())
+    }
+}
 
 impl ByteSet {
     fn of_byte(b: u8) -> Self {
