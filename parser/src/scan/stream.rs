@@ -120,13 +120,8 @@ impl StreamScanner {
 
     /// Scans more bytes of the part. Returns `false` once the budget is used up (later bytes
     /// are ignored, and counted by the caller as unscanned).
-    pub fn push(&mut self, registry: &Registry, mut data: &[u8], out: &mut Vec<RawMatch>) -> bool {
-        let room = self.budget.saturating_sub(self.scanned);
-        if (data.len() as u64) > room {
-            data = &data[..room as usize];
-            self.truncated = true;
-        }
-        self.scanned += data.len() as u64;
+    pub fn push(&mut self, registry: &Registry, data: &[u8], out: &mut Vec<RawMatch>) -> bool {
+        let mut data = self.within_budget(data);
         while !data.is_empty() {
             let take = (BLOCK.saturating_sub(self.buf.len()))
                 .max(1)
@@ -154,6 +149,16 @@ impl StreamScanner {
             self.finish(registry, out);
             return more;
         }
+        let data = self.within_budget(data);
+        self.search(registry, data, true, out);
+        self.base = data.len() as u64;
+        self.next_hit = self.base;
+        !self.truncated
+    }
+
+    /// The part of `data` the budget still admits, counted as scanned (the rest marks the part
+    /// truncated).
+    fn within_budget<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         let room = self.budget.saturating_sub(self.scanned);
         let data = if (data.len() as u64) > room {
             self.truncated = true;
@@ -162,10 +167,7 @@ impl StreamScanner {
             data
         };
         self.scanned += data.len() as u64;
-        self.search(registry, data, true, out);
-        self.base = data.len() as u64;
-        self.next_hit = self.base;
-        !self.truncated
+        data
     }
 
     fn process(&mut self, registry: &Registry, last: bool, out: &mut Vec<RawMatch>) {
