@@ -24,6 +24,9 @@ pub const READ_BUF: usize = 64 * 1024;
 /// a fast link has queued in one wake-up: a 256 MiB loopback download ran at 0.47 of direct
 /// nginx with 256 KiB, 0.62 with 1 MiB, no better with 4 MiB (2026-12-04, 2-core AMD EPYC).
 pub const STREAM_BUF: usize = 1024 * 1024;
+/// Bytes read per read while a connection waits (buffers shrink back to this when idle): a
+/// typical request head fits, and an idle link has nothing to say (a byte from it closes it).
+pub const IDLE_BUF: usize = 1024;
 /// The step below [`STREAM_BUF`], where a buffer stops while [`STREAM_BUFFERS`] are taken.
 const CAPPED_BUF: usize = STREAM_BUF / 4;
 /// Buffers of [`STREAM_BUF`] held at once by all connections together (32 MiB): a burst of
@@ -54,26 +57,30 @@ static SLOTS: Slots = Slots {
     taken: AtomicUsize::new(0),
     max: STREAM_BUFFERS,
 };
-/// Bytes read per read while a connection waits (buffers shrink back to this when idle): a
-/// typical request head fits, and an idle link has nothing to say (a byte from it closes it).
-pub const IDLE_BUF: usize = 1024;
 
 /// A read buffer that grows while data streams and shrinks when the connection is idle.
-pub struct ReadBuf(Vec<u8>, Option<&'static Slots>);
+pub struct ReadBuf {
+    bytes: Vec<u8>,
+    /// The slot it holds while it is [`STREAM_BUF`] bytes long.
+    slot: Option<&'static Slots>,
+}
 
 impl ReadBuf {
     /// A small buffer.
     pub fn new() -> Self {
-        ReadBuf(vec![0; IDLE_BUF], None)
+        ReadBuf {
+            bytes: vec![0; IDLE_BUF],
+            slot: None,
+        }
     }
 
     /// Resizes to `size`, taking a slot of `slots` for [`STREAM_BUF`] (or stopping at
     /// [`CAPPED_BUF`] when none is free) and giving one back below it.
     fn resize(&mut self, size: usize, slots: &'static Slots) {
-        let size = match (size >= STREAM_BUF, self.1) {
+        let size = match (size >= STREAM_BUF, self.slot) {
             (true, Some(_)) => return,
             (true, None) if slots.take() => {
-                self.1 = Some(slots);
+                self.slot = Some(slots);
                 STREAM_BUF
             }
             (true, None) => CAPPED_BUF,
@@ -81,23 +88,23 @@ impl ReadBuf {
                 if let Some(slots) = held {
                     slots.give_back();
                 }
-                self.1 = None;
+                self.slot = None;
                 size
             }
         };
-        if size != self.0.len() {
-            self.0 = vec![0; size];
+        if size != self.bytes.len() {
+            self.bytes = vec![0; size];
         }
     }
 
     /// The bytes to read into.
     pub fn space(&mut self) -> &mut [u8] {
-        &mut self.0
+        &mut self.bytes
     }
 
     /// The first `n` bytes read.
     pub fn filled(&self, n: usize) -> &[u8] {
-        &self.0[..n]
+        &self.bytes[..n]
     }
 
     /// A read filled the buffer: the next one gets one four times the size, up to
@@ -107,7 +114,7 @@ impl ReadBuf {
     }
 
     fn grow_if_full_in(&mut self, n: usize, slots: &'static Slots) {
-        if n == self.0.len() && n < STREAM_BUF {
+        if n == self.bytes.len() && n < STREAM_BUF {
             self.resize((n * 4).min(STREAM_BUF), slots);
         }
     }
@@ -118,7 +125,7 @@ impl ReadBuf {
     /// shrinks it to the smallest size of the ladder (`IDLE_BUF` × 4ᵏ) that would have held
     /// that read, so a tunnel that went quiet after a burst waits with a small buffer.
     pub fn fit(&mut self, n: usize, max: usize) {
-        let len = self.0.len();
+        let len = self.bytes.len();
         if n == len && len < max {
             self.resize((len * 4).min(max), &SLOTS);
         } else if len > IDLE_BUF && n <= len / 16 {
@@ -132,7 +139,7 @@ impl ReadBuf {
 
     /// Back to the small size (the connection went idle).
     pub fn shrink(&mut self) {
-        if self.0.len() > IDLE_BUF {
+        if self.bytes.len() > IDLE_BUF {
             self.resize(IDLE_BUF, &SLOTS);
         }
     }
@@ -140,7 +147,7 @@ impl ReadBuf {
 
 impl Drop for ReadBuf {
     fn drop(&mut self) {
-        if let Some(slots) = self.1.take() {
+        if let Some(slots) = self.slot.take() {
             slots.give_back();
         }
     }
@@ -361,7 +368,7 @@ mod tests {
 
     impl ReadBuf {
         fn space_len(&self) -> usize {
-            self.0.len()
+            self.bytes.len()
         }
     }
 
